@@ -1,0 +1,45 @@
+# Every target installs what it needs into .venv first; only python3 (3.11+) is assumed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 2024
+N_JOBS ?= 4
+
+.PHONY: install dev dev-memory test test-unit test-integration lint typecheck bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e ".[dev]"
+	touch $@
+
+## Run the service: langgraph dev with the AUREN graphs, data in the embedded Postgres
+## (or AUREN_POSTGRES_URI when set). Studio link is printed on start.
+dev: install
+	$(BIN)/langgraph dev --port $(PORT) --no-browser --n-jobs-per-worker $(N_JOBS)
+
+## The same with everything in memory (data is lost on exit; for quick experiments).
+dev-memory: install
+	AUREN_PERSISTENCE=memory $(BIN)/langgraph dev --port $(PORT) --no-browser --n-jobs-per-worker $(N_JOBS)
+
+## The whole suite: lint, types, unit tests, then integration tests on a real server and Postgres.
+test: install lint typecheck
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-unit: install
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+lint: install
+	$(BIN)/ruff check auren_graphs client tests bench
+	$(BIN)/ruff format --check auren_graphs client tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .langgraph_api .auren .mypy_cache .ruff_cache

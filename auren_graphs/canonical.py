@@ -1,0 +1,200 @@
+"""The canonical metric vocabulary and the records every normalizer produces.
+
+The vocabulary is `shared/brief/metrics.md`: a metric's name fixes its unit. Normalizers
+convert on the way in and emit `Observation`s; the storage layer merges them into the
+store. Plausibility bounds live here so every device is held to the same limits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+Device = Literal["oura", "whoop", "apple_health", "manual"]
+DEVICES: tuple[Device, ...] = ("oura", "whoop", "apple_health", "manual")
+
+Kind = Literal["sample", "daily", "workout"]
+Combine = Literal["replace", "sum", "best"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """A canonical metric: its fixed unit, how it is keyed, and its plausible range."""
+
+    name: str
+    unit: str
+    kind: Kind
+    low: float
+    high: float
+
+
+def _specs(kind: Kind, unit: str, low: float, high: float, *names: str) -> list[MetricSpec]:
+    return [MetricSpec(n, unit, kind, low, high) for n in names]
+
+
+_DAY_S = 86_400.0
+METRICS: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in [
+        *_specs("sample", "bpm", 20, 250, "heart_rate"),
+        *_specs("daily", "bpm", 20, 150, "resting_heart_rate", "heart_rate_daily_min"),
+        *_specs(
+            "daily", "bpm", 20, 250,
+            "heart_rate_daily_avg", "heart_rate_daily_max", "average_heart_rate",
+            "max_heart_rate", "sleep_average_heart_rate",
+        ),
+        *_specs("daily", "ms", 1, 500, "hrv_rmssd", "hrv_sdnn"),
+        *_specs(
+            "daily", "s", 0, _DAY_S,
+            "sleep_duration", "time_in_bed", "sleep_light_duration", "sleep_deep_duration",
+            "sleep_rem_duration", "sleep_awake_duration", "nap_duration",
+        ),
+        *_specs("daily", "percent", 0, 100, "sleep_efficiency", "sleep_performance", "spo2"),
+        *_specs("daily", "percent", 0, 100, "recovery_score"),
+        *_specs("daily", "score", 0, 100, "sleep_score", "readiness_score", "activity_score"),
+        *_specs("daily", "strain_0_21", 0, 21, "strain"),
+        *_specs("daily", "count", 0, 200_000, "steps"),
+        *_specs("daily", "kcal", 0, 20_000, "active_energy", "total_energy"),
+        *_specs("daily", "breaths/min", 2, 60, "respiratory_rate"),
+        *_specs("daily", "degC", 20, 45, "skin_temperature"),
+        *_specs("daily", "degC", -10, 10, "temperature_deviation"),
+        *_specs("workout", "s", 0, _DAY_S, "workout_duration"),
+        *_specs("workout", "kcal", 0, 20_000, "workout_energy"),
+        *_specs("workout", "strain_0_21", 0, 21, "workout_strain"),
+        *_specs("workout", "bpm", 20, 250, "workout_average_heart_rate", "workout_max_heart_rate"),
+        *_specs("workout", "m", 0, 1_000_000, "workout_distance"),
+    ]
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One canonical value, ready to store.
+
+    `identity` names the source record (and metric) so that a second delivery of the
+    same data is recognised: `oura:sleep:<document id>`, `whoop:recovery:<cycle id>`.
+    Within one (metric, day, device), values combine by `combine`:
+    `replace` keeps one value per identity (a sample, or a daily value); `sum` adds the
+    contributions of several records (naps); `best` keeps the contribution with the
+    highest `rank` (the main sleep among several long sleeps).
+    """
+
+    metric: str
+    value: float
+    day: date
+    device: Device
+    identity: str
+    timestamp: datetime | None = None
+    combine: Combine = "replace"
+    rank: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RawInterval:
+    """A raw interval kept for derivations that span deliveries (Apple steps, sleep).
+
+    `kind` names the derivation (`apple_steps`, `apple_active_energy`, `apple_sleep`);
+    `value` is the interval's amount (steps, kcal) or, for sleep, a stage code.
+    """
+
+    kind: str
+    start: datetime
+    end: datetime
+    value: float | str
+    source: str
+    identity: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A record, or one value of a record, that was refused, and why."""
+
+    ref: str
+    reason: str
+
+
+@dataclass(slots=True)
+class NormalizedBatch:
+    """What a normalizer made of one payload.
+
+    `rejections` are bad records or values, each with its reason. `skipped` are records
+    that carry no value yet (a WHOOP `PENDING_SCORE`, an Oura score of null): not an
+    error, nothing stored, stored once a later delivery carries the value.
+    """
+
+    observations: list[Observation] = field(default_factory=list)
+    intervals: list[RawInterval] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    skipped: list[Rejection] = field(default_factory=list)
+    records_seen: int = 0
+
+    def extend(self, other: NormalizedBatch) -> None:
+        self.observations.extend(other.observations)
+        self.intervals.extend(other.intervals)
+        self.rejections.extend(other.rejections)
+        self.skipped.extend(other.skipped)
+        self.records_seen += other.records_seen
+
+
+class PayloadError(ValueError):
+    """The payload as a whole is invalid: nothing from it may be stored."""
+
+
+def plausibility_error(metric: str, value: object) -> str | None:
+    """Why `value` cannot be stored as `metric`, or None when it can."""
+    spec = METRICS.get(metric)
+    if spec is None:
+        return f"unknown metric {metric!r}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{metric}: value {value!r} is not a number"
+    if not math.isfinite(value):
+        return f"{metric}: value {value!r} is not finite"
+    if not spec.low <= value <= spec.high:
+        return f"{metric}: {value:g} {spec.unit} is outside the plausible range [{spec.low:g}, {spec.high:g}]"
+    return None
+
+
+class BatchBuilder:
+    """Collects observations for one payload, checking each against the vocabulary."""
+
+    def __init__(self, device: Device) -> None:
+        self.device: Device = device
+        self.batch = NormalizedBatch()
+
+    def add(
+        self,
+        metric: str,
+        value: object,
+        *,
+        day: date,
+        identity: str,
+        timestamp: datetime | None = None,
+        combine: Combine = "replace",
+        rank: float = 0.0,
+    ) -> bool:
+        """Add one value; a missing value (None) is skipped, an implausible one rejected."""
+        if value is None:
+            return False
+        problem = plausibility_error(metric, value)
+        if problem is not None:
+            self.reject(identity, problem)
+            return False
+        assert isinstance(value, int | float)
+        if timestamp is not None and timestamp.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        self.batch.observations.append(
+            Observation(metric, float(value), day, self.device, f"{identity}:{metric}",
+                        timestamp, combine, rank)
+        )
+        return True
+
+    def reject(self, ref: str, reason: str) -> None:
+        self.batch.rejections.append(Rejection(ref, reason))
+
+    def skip(self, ref: str, reason: str) -> None:
+        self.batch.skipped.append(Rejection(ref, reason))
+
+    def interval(self, interval: RawInterval) -> None:
+        self.batch.intervals.append(interval)
