@@ -41,15 +41,29 @@ METRICS: dict[str, MetricSpec] = {
         *_specs("sample", "bpm", 20, 250, "heart_rate"),
         *_specs("daily", "bpm", 20, 150, "resting_heart_rate", "heart_rate_daily_min"),
         *_specs(
-            "daily", "bpm", 20, 250,
-            "heart_rate_daily_avg", "heart_rate_daily_max", "average_heart_rate",
-            "max_heart_rate", "sleep_average_heart_rate",
+            "daily",
+            "bpm",
+            20,
+            250,
+            "heart_rate_daily_avg",
+            "heart_rate_daily_max",
+            "average_heart_rate",
+            "max_heart_rate",
+            "sleep_average_heart_rate",
         ),
         *_specs("daily", "ms", 1, 500, "hrv_rmssd", "hrv_sdnn"),
         *_specs(
-            "daily", "s", 0, _DAY_S,
-            "sleep_duration", "time_in_bed", "sleep_light_duration", "sleep_deep_duration",
-            "sleep_rem_duration", "sleep_awake_duration", "nap_duration",
+            "daily",
+            "s",
+            0,
+            _DAY_S,
+            "sleep_duration",
+            "time_in_bed",
+            "sleep_light_duration",
+            "sleep_deep_duration",
+            "sleep_rem_duration",
+            "sleep_awake_duration",
+            "nap_duration",
         ),
         *_specs("daily", "percent", 0, 100, "sleep_efficiency", "sleep_performance", "spo2"),
         *_specs("daily", "percent", 0, 100, "recovery_score"),
@@ -152,7 +166,8 @@ def plausibility_error(metric: str, value: object) -> str | None:
     if not math.isfinite(value):
         return f"{metric}: value {value!r} is not finite"
     if not spec.low <= value <= spec.high:
-        return f"{metric}: {value:g} {spec.unit} is outside the plausible range [{spec.low:g}, {spec.high:g}]"
+        bounds = f"[{spec.low:g}, {spec.high:g}]"
+        return f"{metric}: {value:g} {spec.unit} is outside the plausible range {bounds}"
     return None
 
 
@@ -185,8 +200,16 @@ class BatchBuilder:
         if timestamp is not None and timestamp.tzinfo is None:
             raise ValueError("timestamps must be timezone-aware")
         self.batch.observations.append(
-            Observation(metric, float(value), day, self.device, f"{identity}:{metric}",
-                        timestamp, combine, rank)
+            Observation(
+                metric,
+                float(value),
+                day,
+                self.device,
+                f"{identity}:{metric}",
+                timestamp,
+                combine,
+                rank,
+            )
         )
         return True
 

@@ -1,0 +1,79 @@
+"""Checkpointer and store factories named by `langgraph.json`.
+
+`checkpointer.path` and `store.path` point here. With `AUREN_POSTGRES_URI` set they use
+that database; otherwise an embedded Postgres under `.auren/`; with
+`AUREN_PERSISTENCE=memory` plain in-memory savers for quick experiments. The server
+enters each factory once per event loop, so every loop gets its own connection pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.base import BaseStore
+from langgraph.store.memory import InMemoryStore
+from langgraph.store.postgres.aio import AsyncPostgresStore
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from auren_graphs.persistence.embedded import embedded_uri
+from auren_graphs.persistence.saver import AurenPostgresSaver
+from auren_graphs.settings import get_settings
+
+__all__ = ["AurenPostgresSaver", "checkpointer", "database_uri", "store"]
+
+
+def database_uri() -> str:
+    """The Postgres AUREN uses: AUREN_POSTGRES_URI, else the embedded one."""
+    settings = get_settings()
+    return settings.postgres_uri or embedded_uri(settings.data_dir)
+
+
+@asynccontextmanager
+async def _pool() -> AsyncIterator[AsyncConnectionPool[AsyncConnection[DictRow]]]:
+    settings = get_settings()
+    async with AsyncConnectionPool[AsyncConnection[DictRow]](
+        database_uri(),
+        min_size=1,
+        max_size=settings.pool_max_size,
+        # prepare_threshold=0: prepared statements break behind poolers like pgbouncer.
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        open=False,
+        # check: a connection Postgres dropped (restart, failover) is replaced, not used.
+        check=AsyncConnectionPool.check_connection,
+    ) as pool:
+        yield pool
+
+
+# The server enters the factories once per event loop; in memory mode every loop must
+# see the same data, so the in-memory savers are process-wide.
+_MEMORY_SAVER = InMemorySaver()
+_MEMORY_STORE = InMemoryStore()
+
+
+@asynccontextmanager
+async def checkpointer() -> AsyncIterator[BaseCheckpointSaver[str]]:
+    """The server's checkpointer (langgraph.json `checkpointer.path`)."""
+    if get_settings().persistence == "memory":
+        yield _MEMORY_SAVER
+        return
+    async with _pool() as pool:
+        saver = AurenPostgresSaver(pool)
+        await saver.setup()
+        yield saver
+
+
+@asynccontextmanager
+async def store() -> AsyncIterator[BaseStore]:
+    """The server's long-term store (langgraph.json `store.path`)."""
+    if get_settings().persistence == "memory":
+        yield _MEMORY_STORE
+        return
+    async with _pool() as pool:
+        pg_store = AsyncPostgresStore(pool)
+        await pg_store.setup()
+        yield pg_store

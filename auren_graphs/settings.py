@@ -1,0 +1,37 @@
+"""Server-side settings, read once from the environment (prefix `AUREN_`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """How the AUREN graphs reach their persistence."""
+
+    model_config = SettingsConfigDict(env_prefix="AUREN_", extra="ignore")
+
+    postgres_uri: str | None = Field(
+        default=None,
+        description="Postgres for checkpoints and the store; unset starts an embedded one.",
+    )
+    persistence: Literal["postgres", "memory"] = Field(
+        default="postgres",
+        description="`memory` keeps everything in process memory: quick experiments only.",
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".auren",
+        description="Where the embedded Postgres keeps its data (git-ignored).",
+    )
+    pool_max_size: int = Field(default=8, description="Connections per pool.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
