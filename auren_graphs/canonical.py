@@ -70,6 +70,9 @@ METRICS: dict[str, MetricSpec] = {
         *_specs("daily", "score", 0, 100, "sleep_score", "readiness_score", "activity_score"),
         *_specs("daily", "strain_0_21", 0, 21, "strain"),
         *_specs("daily", "count", 0, 200_000, "steps"),
+        # An additive daily load (sRPE x minutes, TRIMP) in arbitrary units, for Foster
+        # monotony; WHOOP strain is logarithmic and never feeds it.
+        *_specs("daily", "au", 0, 100_000, "training_load"),
         *_specs("daily", "kcal", 0, 20_000, "active_energy", "total_energy"),
         *_specs("daily", "breaths/min", 2, 60, "respiratory_rate"),
         *_specs("daily", "degC", 20, 45, "skin_temperature"),

@@ -1,0 +1,237 @@
+"""Manual entries to canonical observations.
+
+Manual entries have no vendor format, so the format is ours (shared/brief/metrics.md):
+
+    {"entries": [{"entry_id": "bp-0412", "metric": "resting_heart_rate", "value": 53,
+                  "unit": "bpm", "measured_at": "2026-11-02T07:30:00-08:00"}]}
+
+A daily value may give `"date": "2026-11-02"` instead of `measured_at`; an entry may carry
+`user_id` (then it must be the user the payload is for) and a free-text `note`. A bare
+list of entries, or one entry object on its own, is accepted as well.
+
+The value is converted to the metric's canonical unit where the conversion is known
+(`UNITS`); an unknown unit, or one that does not fit the metric, is refused rather than
+guessed. The entry's day is its `date`, else the local date of `measured_at` in its own
+UTC offset; `measured_at` is kept as the observation's timestamp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from auren_graphs.canonical import (
+    METRICS,
+    BatchBuilder,
+    MetricSpec,
+    NormalizedBatch,
+    PayloadError,
+)
+from auren_graphs.ingestion.normalizers.common import (
+    NormalizeContext,
+    load_json,
+    number,
+    parse_day,
+    parse_instant,
+)
+
+KJ_PER_KCAL = 4.184
+
+Entry = Mapping[str, Any]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Scale:
+    """value * multiply / divide turns a value in an accepted unit into the canonical one."""
+
+    multiply: float = 1.0
+    divide: float = 1.0
+
+    def apply(self, value: float) -> float:
+        return value * self.multiply / self.divide
+
+
+SAME = Scale()
+
+# For each canonical unit (METRICS), the units an entry may use for it and how to convert.
+# Units match case-insensitively ("kJ", "KJ", "kj"). `count/min` is Apple's unit for both
+# heart and breathing rate, so it fits both.
+UNITS: Mapping[str, Mapping[str, Scale]] = {
+    "s": {
+        "s": SAME,
+        "sec": SAME,
+        "ms": Scale(divide=1000),
+        "min": Scale(multiply=60),
+        "h": Scale(multiply=3600),
+        "hr": Scale(multiply=3600),
+    },
+    "ms": {"ms": SAME, "s": Scale(multiply=1000)},
+    "bpm": {"bpm": SAME, "count/min": SAME, "beats/min": SAME},
+    "breaths/min": {"breaths/min": SAME, "count/min": SAME, "brpm": SAME},
+    "percent": {"percent": SAME, "%": SAME},
+    "score": {"score": SAME},
+    "strain_0_21": {"strain_0_21": SAME, "strain": SAME},
+    "count": {"count": SAME},
+    "kcal": {"kcal": SAME, "kJ": Scale(divide=KJ_PER_KCAL)},
+    "degC": {"degC": SAME, "°C": SAME, "celsius": SAME},
+    "m": {"m": SAME, "km": Scale(multiply=1000), "mi": Scale(multiply=1609.344)},
+}
+_BY_LOWER_CASE: Mapping[str, Mapping[str, Scale]] = {
+    canonical: {unit.lower(): scale for unit, scale in accepted.items()}
+    for canonical, accepted in UNITS.items()
+}
+KNOWN_UNITS = frozenset(unit for accepted in _BY_LOWER_CASE.values() for unit in accepted)
+
+
+class _EntryError(ValueError):
+    """One entry cannot be used; the message is the reason reported for it."""
+
+
+def normalize(payload: object, ctx: NormalizeContext) -> NormalizedBatch:
+    """Canonical observations from manual entries.
+
+    A bad entry is refused with its reason and the others are kept. Raises `PayloadError`
+    when the payload is not JSON or carries no entries list.
+    """
+    entries = _entries_of(load_json(payload))
+    builder = BatchBuilder("manual")
+    builder.batch.records_seen = len(entries)
+    for index, raw in enumerate(entries):
+        _normalize_entry(raw, index, ctx, builder)
+    return builder.batch
+
+
+def _entries_of(document: Any) -> Sequence[Any]:
+    if isinstance(document, list):
+        return document
+    if not isinstance(document, dict):
+        raise PayloadError(
+            f'manual payload must be {{"entries": [...]}}, got {_json_type(document)}'
+        )
+    if "entries" in document:
+        entries = document["entries"]
+        if not isinstance(entries, list):
+            raise PayloadError(f"manual payload: 'entries' is {_json_type(entries)}, not a list")
+        return entries
+    if "metric" in document:
+        return [document]  # a single entry on its own
+    keys = ", ".join(sorted(map(str, document))) or "none"
+    raise PayloadError(
+        'manual payload must be {"entries": [...]} or one entry with a "metric"; '
+        f"got an object with keys [{keys}]"
+    )
+
+
+def _normalize_entry(raw: object, index: int, ctx: NormalizeContext, builder: BatchBuilder) -> None:
+    ref = f"manual:entries[{index}]"
+    try:
+        entry = _as_entry(raw)
+        ref = f"manual:{_entry_id(entry)}"
+        _check_user(entry, ctx)
+        spec = _metric(entry)
+        value = _canonical_value(entry, spec)
+        day, timestamp = _when(entry, spec)
+    except _EntryError as exc:
+        builder.reject(ref, str(exc))
+        return
+    builder.add(spec.name, value, day=day, identity=ref, timestamp=timestamp)
+
+
+def _as_entry(raw: object) -> Entry:
+    if not isinstance(raw, dict):
+        raise _EntryError(f"an entry is a JSON object, not {_json_type(raw)}")
+    return raw
+
+
+def _entry_id(entry: Entry) -> str:
+    # The id is what recognises a second delivery of the same entry, so it is required.
+    value = entry.get("entry_id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if value is None:
+        raise _EntryError("entry has no entry_id")
+    raise _EntryError(f"entry_id {value!r} is not a non-empty string")
+
+
+def _check_user(entry: Entry, ctx: NormalizeContext) -> None:
+    owner = entry.get("user_id")
+    if owner is not None and str(owner) != ctx.user_id:
+        raise _EntryError(
+            f"entry belongs to user {owner}, but this payload is for user {ctx.user_id}"
+        )
+
+
+def _metric(entry: Entry) -> MetricSpec:
+    name = entry.get("metric")
+    if name is None:
+        raise _EntryError("entry has no metric")
+    spec = METRICS.get(name) if isinstance(name, str) else None
+    if spec is None:
+        raise _EntryError(f"unknown metric {name!r}")
+    return spec
+
+
+def _canonical_value(entry: Entry, spec: MetricSpec) -> float:
+    try:
+        value = number(entry.get("value"))
+    except ValueError as exc:
+        raise _EntryError(f"{spec.name}: value {exc}") from None
+    if value is None:
+        raise _EntryError(f"{spec.name}: entry has no value")
+    return _scale_for(entry.get("unit"), spec).apply(value)
+
+
+def _scale_for(unit: object, spec: MetricSpec) -> Scale:
+    choices = ", ".join(UNITS[spec.unit])
+    if unit is None:
+        raise _EntryError(f"{spec.name}: entry has no unit (accepted: {choices})")
+    key = unit.strip().lower() if isinstance(unit, str) else ""
+    accepted = _BY_LOWER_CASE[spec.unit]
+    if key in accepted:
+        return accepted[key]
+    if key in KNOWN_UNITS:
+        raise _EntryError(
+            f"{spec.name}: unit {unit!r} does not fit this metric (accepted: {choices})"
+        )
+    raise _EntryError(f"{spec.name}: unknown unit {unit!r} (accepted: {choices})")
+
+
+def _when(entry: Entry, spec: MetricSpec) -> tuple[date, datetime | None]:
+    """The entry's day and instant: `date` names the day outright; otherwise the day is
+    the local date of `measured_at` in the offset it was written with."""
+    timestamp = _optional(entry, "measured_at", parse_instant)
+    day = _optional(entry, "date", parse_day)
+    if spec.kind == "sample" and timestamp is None:
+        raise _EntryError(f"{spec.name} is a sample at an instant: give measured_at")
+    if day is not None:
+        return day, timestamp
+    if timestamp is not None:
+        return timestamp.date(), timestamp
+    raise _EntryError("entry needs measured_at (an instant with a UTC offset) or date (YYYY-MM-DD)")
+
+
+def _optional(entry: Entry, key: str, parse: Callable[[object], T]) -> T | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise _EntryError(f"{key}: {exc}") from None
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
