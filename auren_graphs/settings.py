@@ -30,6 +30,16 @@ class Settings(BaseSettings):
         description="Where the embedded Postgres keeps its data (git-ignored).",
     )
     pool_max_size: int = Field(default=8, description="Connections per pool.")
+    openai_api_key: str | None = Field(
+        default=None,
+        validation_alias="OPENAI_API_KEY",
+        description="Enables the model narrative; without it a deterministic writer is used.",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias="OPENAI_BASE_URL",
+        description="OpenAI-compatible endpoint (a proxy, a gateway, or a test stand-in).",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,52 @@
+"""The analysis graph: read the series, run the analyzers in parallel, compose, narrate."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END, START, StateGraph
+
+from auren_graphs.analysis import nodes
+from auren_graphs.analysis.context import AnalysisContext
+from auren_graphs.analysis.state import AnalysisInput, AnalysisOutput, AnalysisState
+
+Analyzer = Literal[
+    "analyze_hrv", "analyze_rhr", "analyze_sleep", "analyze_training", "analyze_bands"
+]
+ANALYZERS: list[Analyzer] = [
+    "analyze_hrv",
+    "analyze_rhr",
+    "analyze_sleep",
+    "analyze_training",
+    "analyze_bands",
+]
+
+
+def route_after_load_series(state: AnalysisState) -> list[Analyzer] | Literal["compose"]:
+    """Every analyzer at once (one parallel step), or straight on when there is no data."""
+    return ANALYZERS if state.records else "compose"
+
+
+builder = StateGraph(
+    AnalysisState,
+    context_schema=AnalysisContext,
+    input_schema=AnalysisInput,
+    output_schema=AnalysisOutput,
+)
+builder.add_node("load_series", nodes.load_series)
+builder.add_node("analyze_hrv", nodes.analyze_hrv)
+builder.add_node("analyze_rhr", nodes.analyze_rhr)
+builder.add_node("analyze_sleep", nodes.analyze_sleep)
+builder.add_node("analyze_training", nodes.analyze_training)
+builder.add_node("analyze_bands", nodes.analyze_bands)
+builder.add_node("compose", nodes.compose)
+builder.add_node("narrate", nodes.narrate)
+builder.add_edge(START, "load_series")
+builder.add_conditional_edges("load_series", route_after_load_series, [*ANALYZERS, "compose"])
+for analyzer in ANALYZERS:
+    builder.add_edge(analyzer, "compose")
+builder.add_edge("compose", "narrate")
+builder.add_edge("narrate", END)
+
+graph = builder.compile()
+graph.name = "AUREN analysis"

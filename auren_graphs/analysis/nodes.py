@@ -1,0 +1,189 @@
+"""The analysis graph's nodes: small async functions returning partial updates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_openai import ChatOpenAI
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+
+from auren_graphs.analysis import method
+from auren_graphs.analysis.context import AnalysisContext
+from auren_graphs.analysis.findings import ANALYZERS, Finding, insight_findings
+from auren_graphs.analysis.narrative import (
+    MODEL_BREAKER,
+    chunk_text,
+    deterministic_narrative,
+    messages,
+    unsupported_numbers,
+)
+from auren_graphs.analysis.series import read_rows, to_records
+from auren_graphs.analysis.state import AnalysisState
+from auren_graphs.settings import get_settings
+
+Update = dict[str, Any]
+Assessor = Callable[[method.Series, method.MethodOptions], list[dict[str, Any]]]
+
+
+def _context(runtime: Runtime[AnalysisContext]) -> AnalysisContext:
+    return runtime.context if isinstance(runtime.context, AnalysisContext) else AnalysisContext()
+
+
+def _store(runtime: Runtime[AnalysisContext]) -> Any:
+    if runtime.store is None:
+        raise RuntimeError("the analysis graph needs a store; run it on the LangGraph server")
+    return runtime.store
+
+
+async def load_series(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+    """Read the user's daily series and start a fresh analysis."""
+    context = _context(runtime)
+    as_of = state.as_of or datetime.now(UTC).date()
+    rows = await read_rows(_store(runtime), state.user_id, as_of, context.lookback_days)
+    records, devices = to_records(rows)
+    get_stream_writer()({"event": "progress", "stage": "load_series", "days": len(records)})
+    return {
+        "records": records,
+        "devices": devices,
+        "as_of": as_of,
+        "findings": None,
+        "results": None,
+        "confidences": None,
+        "assessment": {},
+        "narrative": "",
+        "narrative_source": "",
+        "fallback_reason": None,
+    }
+
+
+async def _analyze(
+    name: str, assess: Assessor, state: AnalysisState, runtime: Runtime[AnalysisContext]
+) -> Update:
+    options = _context(runtime).method_options()
+    latest = assess(method.prepare(state.records), options)[-1]
+    day = state.records[-1]["day"]
+    found = ANALYZERS[name]({"day": day, **latest}, options)
+    write = get_stream_writer()
+    for item in found:
+        write({"event": "finding", "finding": item})
+    write({"event": "progress", "stage": "analyzer", "analyzer": name, "findings": len(found)})
+    confidence = min((f["confidence"] for f in found), default=0.0)
+    return {
+        "results": {name: latest},
+        "findings": found,
+        "confidences": [{"analyzer": name, "confidence": confidence}],
+    }
+
+
+async def analyze_hrv(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+    """HRV: 7-day lnRMSSD against the 60-day normal range."""
+    return await _analyze("hrv", method.assess_hrv, state, runtime)
+
+
+async def analyze_rhr(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+    """Resting heart rate against its normal range."""
+    return await _analyze("rhr", method.assess_rhr, state, runtime)
+
+
+async def analyze_sleep(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+    """Sleep duration, debt and balance."""
+    return await _analyze("sleep", method.assess_sleep, state, runtime)
+
+
+async def analyze_training(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+    """Foster training monotony and strain."""
+    return await _analyze("training", method.assess_training, state, runtime)
+
+
+async def analyze_bands(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+    """Vendor score bands (WHOOP recovery and strain, Oura readiness)."""
+    return await _analyze("bands", method.assess_bands, state, runtime)
+
+
+async def compose(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+    """Combine the analyzers' fields into composite insights; remember the findings."""
+    if not state.records:
+        return {}
+    row: dict[str, Any] = {"day": state.records[-1]["day"]}
+    for part in state.results.values():
+        row.update(part)
+    row.update(method.insights(row))
+    composite = insight_findings(row)
+    write = get_stream_writer()
+    for item in composite:
+        write({"event": "finding", "finding": item})
+    await _remember(runtime, state.user_id, [*state.findings, *composite])
+    return {"findings": composite, "assessment": row}
+
+
+async def _remember(
+    runtime: Runtime[AnalysisContext], user_id: str, findings: list[Finding]
+) -> None:
+    """Keep findings in the user's long-term memory, one item per day and finding."""
+    store = _store(runtime)
+    namespace = ("users", user_id, "findings")
+    for item in findings:
+        text = f"{item['title']}. {item['summary']}"
+        await store.aput(
+            namespace, f"{item['day']}:{item['id']}", {**item, "text": text}, index=False
+        )
+
+
+async def narrate(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+    """The model's narrative when configured and healthy; the deterministic one otherwise."""
+    context = _context(runtime)
+    reason = _model_unavailable()
+    if reason is None:
+        try:
+            text = await _model_narrative(state, context)
+            MODEL_BREAKER.record(ok=True)
+            bad = unsupported_numbers(text, state.findings)
+            if not bad:
+                return {"narrative": text, "narrative_source": "model", "fallback_reason": None}
+            reason = f"the model wrote numbers no finding states: {', '.join(bad[:5])}"
+        except Exception as exc:  # any model failure falls back; the findings stand
+            MODEL_BREAKER.record(ok=False)
+            reason = f"the model failed: {type(exc).__name__}: {str(exc)[:200]}"
+    text = deterministic_narrative(state.findings, context.style)
+    write = get_stream_writer()
+    for chunk in chunk_text(text):
+        write({"event": "token", "text": chunk, "source": "deterministic"})
+    return {"narrative": text, "narrative_source": "deterministic", "fallback_reason": reason}
+
+
+def _model_unavailable() -> str | None:
+    if not get_settings().openai_api_key:
+        return "no model configured (OPENAI_API_KEY is not set)"
+    if not MODEL_BREAKER.allows():
+        return "the model's circuit breaker is open after repeated failures"
+    return None
+
+
+async def _model_narrative(state: AnalysisState, context: AnalysisContext) -> str:
+    settings = get_settings()
+    model = ChatOpenAI(
+        model=context.model,
+        temperature=context.temperature,
+        timeout=context.model_timeout_seconds,
+        max_retries=context.model_max_retries,
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key,  # type: ignore[arg-type]
+        streaming=True,
+    ).with_config(tags=["narrative"])
+    prompt = messages(
+        state.request,
+        str(state.records[-1]["day"]) if state.records else "today",
+        state.findings,
+        context.style,
+        context.language,
+    )
+    budget = context.model_timeout_seconds * (context.model_max_retries + 1) + 5
+    parts: list[str] = []
+    async with asyncio.timeout(budget):
+        async for chunk in model.astream(prompt):
+            parts.append(str(chunk.content))
+    return "".join(parts)

@@ -1,0 +1,73 @@
+"""Input, state and output of the analysis graph.
+
+Parallel analyzers write the same keys in one step, so those keys have reducers:
+`results` merges dicts, `findings` and `confidences` append. The first node resets them
+(an update of None), so a thread's state holds one analysis, however often a user asks.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from auren_graphs.analysis.method import METHOD_VERSION
+
+
+def merge_results(left: dict[str, Any], right: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge analyzer results; None starts afresh."""
+    return {} if right is None else {**left, **right}
+
+
+def append_or_reset(left: list[Any], right: list[Any] | None) -> list[Any]:
+    """Append findings or confidences; None starts afresh."""
+    return [] if right is None else [*left, *right]
+
+
+class AnalysisInput(BaseModel):
+    """A question about one user's data."""
+
+    user_id: str = Field(description="AUREN user whose data is analysed.", min_length=1)
+    request: str = Field(
+        default="How is my recovery?", max_length=2000, description="The person's question."
+    )
+    as_of: date | None = Field(
+        default=None, description="Analyse up to this day (default: today, UTC)."
+    )
+
+
+class AnalysisOutput(BaseModel):
+    """Findings and narrative of one analysis."""
+
+    findings: Annotated[list[dict[str, Any]], append_or_reset] = Field(
+        default_factory=list, description="What the method found, with numbers, rule and grade."
+    )
+    narrative: str = Field(default="", description="The findings in words.")
+    narrative_source: Literal["model", "deterministic", ""] = Field(
+        default="", description="Who wrote the narrative."
+    )
+    fallback_reason: str | None = Field(
+        default=None, description="Why the deterministic writer was used instead of the model."
+    )
+    assessment: dict[str, Any] = Field(
+        default_factory=dict, description="The method's newest row (section 9 fields)."
+    )
+    devices: dict[str, str] = Field(
+        default_factory=dict, description="Which device each method input came from."
+    )
+    method_version: str = Field(default=METHOD_VERSION, description="Analysis method version.")
+
+
+class AnalysisState(AnalysisInput, AnalysisOutput):
+    """Working state, bounded: one analysis' inputs and results."""
+
+    records: list[dict[str, Any]] = Field(
+        default_factory=list, description="Method input records read from the store."
+    )
+    results: Annotated[dict[str, Any], merge_results] = Field(
+        default_factory=dict, description="Each analyzer's fields for the newest day."
+    )
+    confidences: Annotated[list[dict[str, Any]], append_or_reset] = Field(
+        default_factory=list, description="Each analyzer's data coverage, 0 to 1."
+    )

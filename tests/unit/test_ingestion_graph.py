@@ -1,0 +1,83 @@
+"""The ingestion graph compiled in-process with in-memory saver and store."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
+from auren_graphs.ingestion.graph import builder, route_after_check_input, route_after_ingest
+from auren_graphs.ingestion.state import IngestError, IngestionState
+from auren_graphs.ingestion.storage import metric_namespace, uploads_namespace
+from tests.integration import payloads
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    return InMemoryStore()
+
+
+async def _run(
+    store: InMemoryStore, inputs: dict[str, Any], thread: str | None = None
+) -> dict[str, Any]:
+    graph = builder.compile(checkpointer=InMemorySaver(), store=store)
+    config = {"configurable": {"thread_id": thread or str(uuid.uuid4())}}
+    return await graph.ainvoke(inputs, config)
+
+
+async def test_manual_payload_is_stored_and_reported(store: InMemoryStore) -> None:
+    out = await _run(
+        store, {"user_id": "u1", "device": "manual", "payload": payloads.manual_entries(2)}
+    )
+    assert out.get("error") is None
+    assert (out["report"].accepted, out["report"].duplicates) == (4, 0)
+    item = await store.aget(metric_namespace("u1", "resting_heart_rate"), "2026-10-01")
+    assert item is not None
+    assert item.value["rows"][0]["value"] == 50.0
+
+
+async def test_second_delivery_counts_duplicates(store: InMemoryStore) -> None:
+    inputs = {"user_id": "u1", "device": "oura", "payload": payloads.oura_readiness_page(3)}
+    await _run(store, inputs)
+    again = await _run(store, inputs)
+    assert (again["report"].accepted, again["report"].duplicates) == (0, 6)
+
+
+async def test_uploads_are_consumed_in_turn_and_removed(store: InMemoryStore) -> None:
+    keys = []
+    for n in range(3):
+        key = f"k{n}"
+        start = f"2026-10-0{n + 1}"
+        await store.aput(uploads_namespace("u2"), key, {"payload": payloads.apple_export(5, start)})
+        keys.append(key)
+    out = await _run(store, {"user_id": "u2", "device": "apple_health", "uploads": keys})
+    assert out["report"].accepted == 15
+    assert await store.asearch(uploads_namespace("u2")) == []
+
+
+async def test_invalid_payload_stores_nothing(store: InMemoryStore) -> None:
+    out = await _run(
+        store, {"user_id": "u3", "device": "apple_health", "payload": payloads.BILLION_LAUGHS}
+    )
+    assert out["error"].kind == "invalid_payload"
+    assert "entit" in out["error"].message.lower()
+    # (The in-memory store creates an empty namespace on a read; no item may exist.)
+    for namespace in await store.alist_namespaces(prefix=("users", "u3")):
+        assert await store.asearch(namespace) == []
+
+
+async def test_input_without_payload_is_refused(store: InMemoryStore) -> None:
+    out = await _run(store, {"user_id": "u4", "device": "manual"})
+    assert out["error"].kind == "invalid_input"
+
+
+def test_routers_follow_device_and_cursor() -> None:
+    state = IngestionState(user_id="u", device="whoop", uploads=["a", "b"], cursor=1)
+    assert route_after_check_input(state) == "ingest_whoop"
+    assert route_after_ingest(state) == "ingest_whoop"
+    assert route_after_ingest(state.model_copy(update={"cursor": 2})) == "__end__"
+    refused = state.model_copy(update={"error": IngestError(kind="invalid_input", message="x")})
+    assert route_after_check_input(refused) == "__end__"
