@@ -30,6 +30,12 @@ class Settings(BaseSettings):
         description="Where the embedded Postgres keeps its data (git-ignored).",
     )
     pool_max_size: int = Field(default=8, description="Connections per pool.")
+    model_breaker_threshold: int = Field(
+        default=3, ge=1, description="Consecutive model failures that open the circuit breaker."
+    )
+    model_breaker_reset_seconds: float = Field(
+        default=30.0, gt=0, description="How long an open breaker keeps the model out."
+    )
     openai_api_key: str | None = Field(
         default=None,
         validation_alias="OPENAI_API_KEY",

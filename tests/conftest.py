@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.openai_standin import OpenAIStandIn
 from tests.support.server import DevServer, server_env, throwaway_postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -33,9 +34,32 @@ def _dev_server(env: dict[str, str]) -> Iterator[DevServer]:
 
 
 @pytest.fixture(scope="session")
-def server(postgres_uri: str) -> Iterator[DevServer]:
-    """`langgraph dev` on a free port, with checkpoints and the store in Postgres."""
-    yield from _dev_server(server_env(postgres_uri))
+def openai_standin() -> Iterator[OpenAIStandIn]:
+    """An OpenAI-compatible stand-in on 127.0.0.1; tests switch its mode and reset it."""
+    standin = OpenAIStandIn()
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def model(openai_standin: OpenAIStandIn) -> Iterator[OpenAIStandIn]:
+    """The stand-in, back in its healthy mode after the test."""
+    yield openai_standin
+    openai_standin.set("ok")
+
+
+@pytest.fixture(scope="session")
+def server(postgres_uri: str, openai_standin: OpenAIStandIn) -> Iterator[DevServer]:
+    """`langgraph dev` on a free port, with checkpoints and the store in Postgres and the
+    OpenAI stand-in as its model."""
+    env = server_env(
+        postgres_uri,
+        OPENAI_API_KEY="test-key",
+        OPENAI_BASE_URL=openai_standin.base_url,
+        AUREN_MODEL_BREAKER_RESET_SECONDS="1",
+    )
+    yield from _dev_server(env)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from typing import Any
 
 from auren_graphs.analysis.findings import Finding
 from auren_graphs.prompts import NARRATIVE_SYSTEM, NARRATIVE_USER, STYLE_WORDS
+from auren_graphs.settings import get_settings
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
 
@@ -95,7 +96,10 @@ class CircuitBreaker:
             self.opened_at = time.monotonic()
 
 
-MODEL_BREAKER = CircuitBreaker()
+MODEL_BREAKER = CircuitBreaker(
+    threshold=get_settings().model_breaker_threshold,
+    reset_after=get_settings().model_breaker_reset_seconds,
+)
 
 
 def chunk_text(text: str) -> list[Any]:

@@ -33,7 +33,7 @@ async def test_manual_payload_is_stored_and_reported(store: InMemoryStore) -> No
         store, {"user_id": "u1", "device": "manual", "payload": payloads.manual_entries(2)}
     )
     assert out.get("error") is None
-    assert (out["report"].accepted, out["report"].duplicates) == (4, 0)
+    assert (out["report"]["accepted"], out["report"]["duplicates"]) == (4, 0)
     item = await store.aget(metric_namespace("u1", "resting_heart_rate"), "2026-10-01")
     assert item is not None
     assert item.value["rows"][0]["value"] == 50.0
@@ -43,7 +43,7 @@ async def test_second_delivery_counts_duplicates(store: InMemoryStore) -> None:
     inputs = {"user_id": "u1", "device": "oura", "payload": payloads.oura_readiness_page(3)}
     await _run(store, inputs)
     again = await _run(store, inputs)
-    assert (again["report"].accepted, again["report"].duplicates) == (0, 6)
+    assert (again["report"]["accepted"], again["report"]["duplicates"]) == (0, 6)
 
 
 async def test_uploads_are_consumed_in_turn_and_removed(store: InMemoryStore) -> None:
@@ -54,7 +54,7 @@ async def test_uploads_are_consumed_in_turn_and_removed(store: InMemoryStore) ->
         await store.aput(uploads_namespace("u2"), key, {"payload": payloads.apple_export(5, start)})
         keys.append(key)
     out = await _run(store, {"user_id": "u2", "device": "apple_health", "uploads": keys})
-    assert out["report"].accepted == 15
+    assert out["report"]["accepted"] == 15
     assert await store.asearch(uploads_namespace("u2")) == []
 
 
@@ -62,8 +62,8 @@ async def test_invalid_payload_stores_nothing(store: InMemoryStore) -> None:
     out = await _run(
         store, {"user_id": "u3", "device": "apple_health", "payload": payloads.BILLION_LAUGHS}
     )
-    assert out["error"].kind == "invalid_payload"
-    assert "entit" in out["error"].message.lower()
+    assert out["error"]["kind"] == "invalid_payload"
+    assert "entit" in out["error"]["message"].lower()
     # (The in-memory store creates an empty namespace on a read; no item may exist.)
     for namespace in await store.alist_namespaces(prefix=("users", "u3")):
         assert await store.asearch(namespace) == []
@@ -71,7 +71,7 @@ async def test_invalid_payload_stores_nothing(store: InMemoryStore) -> None:
 
 async def test_input_without_payload_is_refused(store: InMemoryStore) -> None:
     out = await _run(store, {"user_id": "u4", "device": "manual"})
-    assert out["error"].kind == "invalid_input"
+    assert out["error"]["kind"] == "invalid_input"
 
 
 def test_routers_follow_device_and_cursor() -> None:
@@ -81,3 +81,19 @@ def test_routers_follow_device_and_cursor() -> None:
     assert route_after_ingest(state.model_copy(update={"cursor": 2})) == "__end__"
     refused = state.model_copy(update={"error": IngestError(kind="invalid_input", message="x")})
     assert route_after_check_input(refused) == "__end__"
+
+
+async def test_a_thread_carries_nothing_from_one_run_into_the_next(store: InMemoryStore) -> None:
+    graph = builder.compile(checkpointer=InMemorySaver(), store=store)
+    config = {"configurable": {"thread_id": "same"}}
+    await store.aput(uploads_namespace("u5"), "k", {"payload": payloads.apple_export(3)})
+    first = await graph.ainvoke(
+        {"user_id": "u5", "device": "apple_health", "uploads": ["k"]}, config
+    )
+    inline = {"user_id": "u5", "device": "manual", "payload": payloads.manual_entries(1)}
+    second = await graph.ainvoke(inline, config)
+    third = await graph.ainvoke(inline, config)
+    assert first["report"]["accepted"] == 3
+    assert second.get("error") is None
+    assert (second["report"]["accepted"], second["report"]["records"]) == (2, 2)
+    assert (third["report"]["accepted"], third["report"]["duplicates"]) == (0, 2)

@@ -31,12 +31,16 @@ def load_json(payload: object) -> Any:
         try:
             payload = bytes(payload).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise PayloadError(f"payload is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+            raise PayloadError(
+                f"payload is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            ) from exc
     if isinstance(payload, str):
         try:
             payload = json.loads(payload, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
-            raise PayloadError(f"payload is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+            raise PayloadError(
+                f"payload is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from exc
         except RecursionError as exc:
             raise PayloadError("payload is not valid JSON: nested too deeply") from exc
     _check_depth(payload)

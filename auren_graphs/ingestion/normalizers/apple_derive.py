@@ -1,0 +1,296 @@
+"""Daily values derived from Apple's raw intervals (steps, active energy, sleep stages).
+
+Apple Health keeps every sample from every source: a walk is counted by the Watch and by
+the iPhone, a night by the Watch and by a sleep app, and one night's stages can arrive
+in several deliveries. The storage layer keeps the raw intervals and calls these pure
+functions to recompute a day whenever its intervals change.
+
+Source priority follows Apple's own rule (its Health app ranks data sources and, where
+samples overlap, counts only the top-ranked one). We cannot see the user's ranking, so
+we use Apple's default order as a heuristic, from the source name:
+
+    a name containing "Watch"  >  a name containing "iPhone"  >  any other app
+
+Sources of the same tier are ordered by name, so the choice is the same in every
+recomputation. Intervals are compared as instants (aware datetimes), so a night that
+crosses a DST change has its true length.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from itertools import pairwise
+
+from auren_graphs.canonical import RawInterval
+
+# A gap between two stage intervals longer than this starts a new sleep session: an
+# hour awake in the night is still the same night, a two-hour afternoon gap is not.
+SESSION_GAP = timedelta(minutes=60)
+
+ASLEEP_STAGES = frozenset({"asleep_unspecified", "core", "deep", "rem"})
+STAGED_STAGES = frozenset({"core", "deep", "rem"})
+SLEEP_STAGES = ASLEEP_STAGES | {"in_bed", "awake"}
+
+_WATCH, _IPHONE, _OTHER = 3, 2, 1
+
+
+def source_priority(source: str) -> int:
+    """Apple's default source order: Watch (3) above iPhone (2) above other apps (1)."""
+    folded = source.casefold()
+    if "watch" in folded:
+        return _WATCH
+    if "iphone" in folded:
+        return _IPHONE
+    return _OTHER
+
+
+def _source_order(sources: Iterable[str]) -> dict[str, int]:
+    """Rank 0 is the most trusted source; ties in tier are broken by name."""
+    ordered = sorted(set(sources), key=lambda name: (-source_priority(name), name))
+    return {name: rank for rank, name in enumerate(ordered)}
+
+
+def _unique(intervals: Sequence[RawInterval]) -> list[RawInterval]:
+    """One interval per identity: a sample delivered twice counts once (the last wins)."""
+    return list({interval.identity: interval for interval in intervals}.values())
+
+
+def _single_kind(intervals: Sequence[RawInterval]) -> None:
+    kinds = {interval.kind for interval in intervals}
+    if len(kinds) > 1:
+        raise ValueError(f"intervals of several kinds cannot be combined: {sorted(kinds)}")
+
+
+# --- steps and active energy -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """A positive-length sample as epoch seconds, with its amount per second."""
+
+    start: float
+    end: float
+    density: float
+    rank: int
+    zone: tzinfo
+
+
+def derive_interval_totals(intervals: Sequence[RawInterval]) -> dict[date, float]:
+    """Steps or active energy per local calendar day, overlapping sources counted once.
+
+    The timeline is cut at every sample boundary and at local midnight. In each piece the
+    best-ranked source covering it counts, pro-rata to the overlap with its samples; a
+    sample crossing midnight is thereby split between the two days. Two overlapping
+    samples of the same source are duplicates: the piece counts once, at the larger rate.
+    An instantaneous sample (start == end) cannot be pro-rated: it counts in full unless
+    the same or a better-ranked source covers that instant.
+    """
+    _single_kind(intervals)
+    samples = [s for s in _unique(intervals) if s.end >= s.start and _amount(s) is not None]
+    ranks = _source_order(s.source for s in samples)
+    spans = [_span(s, ranks[s.source]) for s in samples if s.end > s.start]
+    totals: dict[date, float] = defaultdict(float)
+    pieces = _best_pieces(spans)
+    for piece_start, piece_end, span in pieces:
+        day = datetime.fromtimestamp(piece_start, span.zone).date()
+        totals[day] += span.density * (piece_end - piece_start)
+    points = [s for s in samples if s.end == s.start]
+    for point in _uncovered_points(points, ranks, pieces):
+        totals[point.start.date()] += _amount_or_zero(point)
+    return dict(totals)
+
+
+def _amount(interval: RawInterval) -> float | None:
+    value = interval.value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        return None
+    return float(value)
+
+
+def _amount_or_zero(interval: RawInterval) -> float:
+    return _amount(interval) or 0.0
+
+
+def _span(sample: RawInterval, rank: int) -> _Span:
+    start, end = sample.start.timestamp(), sample.end.timestamp()
+    zone = sample.start.tzinfo
+    assert zone is not None, "intervals carry aware datetimes"
+    return _Span(start, end, _amount_or_zero(sample) / (end - start), rank, zone)
+
+
+def _local_midnights(span: _Span) -> list[float]:
+    """Epoch seconds of each local midnight strictly inside the span, in its own offset."""
+    midnights: list[float] = []
+    day = datetime.fromtimestamp(span.start, span.zone).date() + timedelta(days=1)
+    while (instant := datetime.combine(day, time(), span.zone).timestamp()) < span.end:
+        midnights.append(instant)
+        day += timedelta(days=1)
+    return midnights
+
+
+def _best_pieces(spans: list[_Span]) -> list[tuple[float, float, _Span]]:
+    """Cut the timeline into pieces; for each covered piece, the span that counts there."""
+    bounds: set[float] = set()
+    for span in spans:
+        bounds.update((span.start, span.end, *_local_midnights(span)))
+    by_start = sorted(spans, key=lambda span: span.start)
+    pieces: list[tuple[float, float, _Span]] = []
+    active: list[_Span] = []
+    next_index = 0
+    for piece_start, piece_end in pairwise(sorted(bounds)):
+        while next_index < len(by_start) and by_start[next_index].start <= piece_start:
+            active.append(by_start[next_index])
+            next_index += 1
+        # Every boundary is in `bounds`, so a span still running at the piece's start
+        # covers the whole piece.
+        active = [span for span in active if span.end > piece_start]
+        if active:
+            best_rank = min(span.rank for span in active)
+            best = max((s for s in active if s.rank == best_rank), key=lambda s: s.density)
+            pieces.append((piece_start, piece_end, best))
+    return pieces
+
+
+def _uncovered_points(
+    points: list[RawInterval],
+    ranks: dict[str, int],
+    pieces: list[tuple[float, float, _Span]],
+) -> list[RawInterval]:
+    """Instantaneous samples that no better-or-equal source covers, one per source and instant."""
+    piece_starts = [piece[0] for piece in pieces]
+    kept: dict[tuple[str, float], RawInterval] = {}
+    for point in points:
+        instant, rank = point.start.timestamp(), ranks[point.source]
+        index = bisect_right(piece_starts, instant) - 1
+        if index >= 0:
+            piece_start, piece_end, span = pieces[index]
+            if piece_start <= instant < piece_end and span.rank <= rank:
+                continue
+        key = (point.source, instant)
+        if key not in kept or _amount_or_zero(point) > _amount_or_zero(kept[key]):
+            kept[key] = point
+    return list(kept.values())
+
+
+# --- sleep --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Night:
+    """What one sleep session adds up to, from its chosen source."""
+
+    day: date
+    asleep: float
+    in_bed: float
+    light: float
+    deep: float
+    rem: float
+    awake: float
+    staged: bool
+    has_awake: bool
+    end: datetime
+
+
+def derive_sleep(intervals: Sequence[RawInterval]) -> dict[date, dict[str, float]]:
+    """Per local day: the main sleep's duration and stages, and the naps, in seconds.
+
+    Stage intervals are grouped into sessions, split where the gap to the next interval
+    exceeds SESSION_GAP. A session belongs to the local date of its end. Within a session
+    only the best-ranked source that recorded sleep counts (a Watch and a sleep app
+    recording the same night are not added up). Per day, the session with the most time
+    asleep is the main sleep; the others' time asleep is `nap_duration`.
+
+    Keys are the canonical metric names. Stage durations are given only for a session
+    with stage data (Apple's "Core" is light sleep); a legacy "asleep" night has none.
+    `time_in_bed` is the union of the in-bed intervals, or the session span without them.
+    """
+    _single_kind(intervals)
+    stages = sorted(
+        (i for i in _unique(intervals) if i.value in SLEEP_STAGES and i.end > i.start),
+        key=lambda interval: interval.start,
+    )
+    nights_by_day: dict[date, list[_Night]] = defaultdict(list)
+    for session in _sessions(stages):
+        night = _summarise(_best_source_intervals(session))
+        nights_by_day[night.day].append(night)
+    return {day: _day_metrics(nights) for day, nights in sorted(nights_by_day.items())}
+
+
+def _sessions(stages: list[RawInterval]) -> list[list[RawInterval]]:
+    sessions: list[list[RawInterval]] = []
+    session_end: datetime | None = None
+    for interval in stages:
+        if session_end is None or interval.start - session_end > SESSION_GAP:
+            sessions.append([])
+            session_end = interval.end
+        sessions[-1].append(interval)
+        session_end = max(session_end, interval.end)
+    return sessions
+
+
+def _best_source_intervals(session: list[RawInterval]) -> list[RawInterval]:
+    """The intervals of the best-ranked source that recorded sleep (else of the best one)."""
+    sleepers = {i.source for i in session if i.value in ASLEEP_STAGES}
+    candidates = sleepers or {i.source for i in session}
+    ranks = _source_order(candidates)
+    best = min(candidates, key=ranks.__getitem__)
+    return [interval for interval in session if interval.source == best]
+
+
+def _summarise(intervals: list[RawInterval]) -> _Night:
+    def union(stages: Iterable[str]) -> float:
+        wanted = set(stages)
+        return _union_seconds([(i.start, i.end) for i in intervals if i.value in wanted])
+
+    end = max(intervals, key=lambda interval: interval.end).end
+    start = min(interval.start for interval in intervals)
+    has_in_bed = any(i.value == "in_bed" for i in intervals)
+    return _Night(
+        day=end.date(),
+        asleep=union(ASLEEP_STAGES),
+        in_bed=union(["in_bed"]) if has_in_bed else (end - start).total_seconds(),
+        light=union(["core"]),
+        deep=union(["deep"]),
+        rem=union(["rem"]),
+        awake=union(["awake"]),
+        staged=any(i.value in STAGED_STAGES for i in intervals),
+        has_awake=any(i.value == "awake" for i in intervals),
+        end=end,
+    )
+
+
+def _union_seconds(spans: list[tuple[datetime, datetime]]) -> float:
+    """Length of the union of spans: overlapping or repeated intervals count once."""
+    total = 0.0
+    current: tuple[datetime, datetime] | None = None
+    for start, end in sorted(spans):
+        if current is None or start > current[1]:
+            if current is not None:
+                total += (current[1] - current[0]).total_seconds()
+            current = (start, end)
+        else:
+            current = (current[0], max(current[1], end))
+    if current is not None:
+        total += (current[1] - current[0]).total_seconds()
+    return total
+
+
+def _day_metrics(nights: list[_Night]) -> dict[str, float]:
+    main = max(nights, key=lambda night: (night.asleep, night.in_bed, night.end))
+    metrics: dict[str, float] = {"time_in_bed": main.in_bed}
+    if main.asleep > 0:
+        metrics["sleep_duration"] = main.asleep
+    if main.staged:
+        metrics["sleep_light_duration"] = main.light
+        metrics["sleep_deep_duration"] = main.deep
+        metrics["sleep_rem_duration"] = main.rem
+    if main.staged or main.has_awake:
+        metrics["sleep_awake_duration"] = main.awake
+    naps = sum(night.asleep for night in nights if night is not main)
+    if naps > 0:
+        metrics["nap_duration"] = naps
+    return metrics

@@ -1,0 +1,105 @@
+"""Input, state and output of the ingestion graph.
+
+A run's input is checkpointed, so large payloads travel by reference: the client stages
+them in the store under `("uploads", user_id)` and passes their keys in `uploads`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from auren_graphs.canonical import Rejection
+
+DeviceName = Literal["oura", "whoop", "apple_health", "manual"]
+
+
+class Refusal(BaseModel):
+    """One refused record or value, and why."""
+
+    ref: str = Field(description="Which record or value (vendor id, entry id, element).")
+    reason: str = Field(description="Why it was refused.")
+
+
+class IngestError(BaseModel):
+    """Why a payload was refused as a whole; nothing from it was stored."""
+
+    kind: Literal["invalid_payload", "invalid_input"] = Field(description="What was wrong.")
+    message: str = Field(description="What is wrong with it, for the sender.")
+
+
+class Report(BaseModel):
+    """What an ingestion run did. Reasons are capped; the counts are exact."""
+
+    accepted: int = Field(default=0, description="Values new to the store.")
+    duplicates: int = Field(default=0, description="Values already stored (a redelivery).")
+    updated: int = Field(default=0, description="Values the vendor corrected since last time.")
+    records: int = Field(default=0, description="Records examined in the payload.")
+    rejected: list[Refusal] = Field(
+        default_factory=list, description="Refused values, with reasons."
+    )
+    rejected_count: int = Field(default=0, description="How many values were refused.")
+    skipped: list[Refusal] = Field(
+        default_factory=list, description="Records with no value yet (pending vendor scores)."
+    )
+    skipped_count: int = Field(default=0, description="How many records carried no value yet.")
+
+    def including(
+        self,
+        *,
+        accepted: int,
+        duplicates: int,
+        updated: int,
+        records: int,
+        rejected: list[Rejection],
+        skipped: list[Rejection],
+        limit: int,
+    ) -> Report:
+        """This report with one more batch's results added; reasons kept up to `limit`."""
+
+        def capped(kept: list[Refusal], more: list[Rejection]) -> list[Refusal]:
+            room = max(0, limit - len(kept))
+            return kept + [Refusal(ref=r.ref, reason=r.reason) for r in more[:room]]
+
+        return Report(
+            accepted=self.accepted + accepted,
+            duplicates=self.duplicates + duplicates,
+            updated=self.updated + updated,
+            records=self.records + records,
+            rejected=capped(self.rejected, rejected),
+            rejected_count=self.rejected_count + len(rejected),
+            skipped=capped(self.skipped, skipped),
+            skipped_count=self.skipped_count + len(skipped),
+        )
+
+
+class IngestionInput(BaseModel):
+    """One delivery of device data for one user."""
+
+    user_id: str = Field(description="AUREN user the data belongs to.", min_length=1)
+    device: DeviceName = Field(description="The device or source the payload comes from.")
+    payload: Any = Field(
+        default=None,
+        description="The vendor's own document (JSON value, or export.xml text); kind detected.",
+    )
+    uploads: list[str] = Field(
+        default_factory=list,
+        description="Keys of payloads staged in the store under ('uploads', user_id).",
+    )
+
+
+class IngestionOutput(BaseModel):
+    """The run's answer: a report, or why the payload was refused."""
+
+    report: Report = Field(default_factory=Report, description="Accepted, duplicates, rejected.")
+    error: IngestError | None = Field(default=None, description="Set when nothing was stored.")
+
+
+class IngestionState(IngestionInput, IngestionOutput):
+    """Working state: small and bounded; the data itself goes to the store."""
+
+    vendor_user_id: str | None = Field(
+        default=None, description="Vendor account connected for this user and device."
+    )
+    cursor: int = Field(default=0, description="How many staged uploads are done.")

@@ -1,0 +1,474 @@
+"""The async client: a thin layer over ``langgraph_sdk`` that speaks AUREN."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from contextlib import ExitStack, aclosing, asynccontextmanager
+from datetime import UTC, date, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from langgraph_sdk.client import LangGraphClient
+
+from ._errors import (
+    AurenError,
+    AurenTimeoutError,
+    DeviceConflictError,
+    InvalidArgumentError,
+    InvalidPayloadError,
+    NotFoundError,
+)
+from ._files import (
+    Chunk,
+    CountingReader,
+    OpenedSource,
+    Source,
+    open_source,
+    read_json,
+    split_apple_export,
+)
+from ._ids import check_device, check_label, thread_id
+from ._ingest import JsonPayload, Payload, as_json_payload, fits_inline, report_from_state
+from ._metrics import Window, rows_of_item, sort_key
+from ._models import DeviceConnection, IngestReport, MetricRow
+from ._pipeline import RunPipeline
+from ._progress import IngestProgress
+from ._retry import Retrier
+from ._settings import INGESTION_GRAPH, resolve_api_key, resolve_url
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._sync import SyncAurenClient
+
+_SEARCH_PAGE = 500
+
+
+class AurenClient:
+    """Async client for an AUREN deployment.
+
+    Use it as an async context manager::
+
+        async with AurenClient() as auren:
+            report = await auren.ingest("user-alice", "oura", payload)
+
+    ``url`` defaults to ``AUREN_URL`` (else ``http://127.0.0.1:2024``) and
+    ``api_key`` to ``AUREN_API_KEY``. Every HTTP request times out after
+    ``timeout`` seconds; calls that are safe to repeat are retried ``retries``
+    times with exponential backoff starting at ``retry_backoff`` seconds.
+    ``http_client`` replaces the HTTP client the client would build (for tests or
+    a custom transport); its own timeouts apply, it gets ``url`` as ``base_url``
+    and the API key header only if it has none, and :meth:`aclose` leaves it open.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        retry_backoff: float = 0.5,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.url = resolve_url(url)
+        api_key = resolve_api_key(api_key)
+        self._owns_http = http_client is None
+        self._http = http_client or _build_http_client(self.url, api_key, timeout)
+        if http_client is not None and not str(http_client.base_url):
+            http_client.base_url = httpx.URL(self.url)
+        if http_client is not None and api_key and "x-api-key" not in http_client.headers:
+            http_client.headers["x-api-key"] = api_key
+        self._sdk = LangGraphClient(self._http)
+        self._retrier = Retrier(self.url, retries=retries, backoff=retry_backoff)
+        self._threads: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"AurenClient(url={self.url!r})"  # never the API key
+
+    @classmethod
+    def sync(
+        cls, url: str | None = None, api_key: str | None = None, **kwargs: Any
+    ) -> SyncAurenClient:
+        """A :class:`SyncAurenClient` with the same arguments."""
+        from ._sync import SyncAurenClient
+
+        return SyncAurenClient(url, api_key, **kwargs)
+
+    async def __aenter__(self) -> AurenClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (only those of a client it built itself)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    # -- devices -------------------------------------------------------------------
+
+    async def connect_device(
+        self, user_id: str, device: str, vendor_user_id: str | int | None = None
+    ) -> DeviceConnection:
+        """Connect ``device`` to ``user_id``, optionally naming the vendor's user id.
+
+        With a vendor user id, the vendor account is mapped back to the user (so
+        webhooks find them); if that account is already connected to another user
+        this raises :class:`DeviceConflictError` and writes nothing.
+        """
+        check_label("user_id", user_id)
+        check_device(device)
+        vendor = None if vendor_user_id is None else str(vendor_user_id)
+        if vendor is not None and not vendor.strip():
+            raise InvalidArgumentError("vendor_user_id must not be empty")
+        if vendor is not None:
+            owner = await self._get_value(["vendors", device], vendor)
+            if owner is not None and owner.get("user_id") != user_id:
+                raise DeviceConflictError(
+                    f"{device} account {vendor!r} is already connected to another user; "
+                    "disconnect it there first"
+                )
+        previous = await self._get_value(["users", user_id, "devices"], device)
+        connection = DeviceConnection(user_id, device, vendor, datetime.now(UTC))
+        await self._put(
+            ["users", user_id, "devices"],
+            device,
+            {
+                "device": device,
+                "vendor_user_id": vendor,
+                "connected_at": connection.connected_at.isoformat(),
+            },
+        )
+        if vendor is not None:
+            await self._put(["vendors", device], vendor, {"user_id": user_id})
+        stale = previous.get("vendor_user_id") if previous else None
+        if stale and stale != vendor:
+            await self._forget_vendor(user_id, device, str(stale))
+        return connection
+
+    async def _forget_vendor(self, user_id: str, device: str, vendor: str) -> None:
+        # The user switched vendor accounts: the old account no longer maps to them.
+        owner = await self._get_value(["vendors", device], vendor)
+        if owner is not None and owner.get("user_id") == user_id:
+            await self._retrier.call(
+                lambda: self._sdk.store.delete_item(["vendors", device], vendor)
+            )
+
+    # -- ingestion -----------------------------------------------------------------
+
+    async def ingest(
+        self,
+        user_id: str,
+        device: str,
+        payload: Payload,
+        *,
+        timeout: float | None = 300.0,  # noqa: ASYNC109  (part of the contract; bounds the wait)
+    ) -> IngestReport:
+        """Ingest one payload in the vendor's own format and report what happened.
+
+        ``payload`` is the document as the vendor's API or exporter gives it: bytes
+        (UTF-8), text, or parsed JSON. A wholly invalid payload raises
+        :class:`InvalidPayloadError` and stores nothing; bad records in an otherwise
+        good payload are stored around and listed in ``report.rejected``.
+        ``timeout`` bounds the whole call, waiting for the server included.
+        """
+        check_label("user_id", user_id)
+        check_device(device)
+        document = as_json_payload(payload)
+        async with _deadline(timeout, "the ingestion"):
+            if fits_inline(document):
+                return await self._ingest_run(user_id, device, payload=document)
+            key = await self._upload(user_id, device, document)
+            return await self._ingest_run(user_id, device, uploads=[key])
+
+    async def ingest_file(
+        self,
+        user_id: str,
+        device: str,
+        path: Source,
+        *,
+        progress: bool = True,
+        batch_records: int = 20_000,
+        chunks_per_run: int = 4,
+        max_pending_runs: int = 8,
+        timeout: float | None = None,  # noqa: ASYNC109  (bounds the whole file)
+    ) -> IngestReport:
+        """Ingest a file (a path or a binary stream) without loading it whole.
+
+        An Apple Health ``export.xml`` or ``export.zip`` is cut into documents of
+        ``batch_records`` records, uploaded one by one, with a run started every
+        ``chunks_per_run`` of them while the upload goes on; the reports of all runs
+        are summed. A JSON document is read whole (up to 64 MiB) and ingested as one
+        payload. ``progress`` shows a bar on stderr when it is a terminal.
+        """
+        check_label("user_id", user_id)
+        check_device(device)
+        with ExitStack() as stack:
+            opened = open_source(path, stack)
+            bar = stack.enter_context(
+                IngestProgress(
+                    f"{device} {os.path.basename(opened.name)}", opened.size, enabled=progress
+                )
+            )
+            async with _deadline(timeout, f"ingesting {opened.name}"):
+                if opened.kind == "json":
+                    text = await asyncio.to_thread(read_json, opened, bar.read)
+                    return await self.ingest(user_id, device, text, timeout=None)
+                if device != "apple_health":
+                    raise InvalidPayloadError(
+                        f"{opened.name} is XML, which only Apple Health exports are; "
+                        "ingest it with device 'apple_health'"
+                    )
+                return await self._ingest_export(
+                    user_id, opened, bar, batch_records, chunks_per_run, max_pending_runs
+                )
+        raise AssertionError("unreachable")  # pragma: no cover  (mypy: ExitStack may swallow)
+
+    async def _ingest_export(
+        self,
+        user_id: str,
+        opened: OpenedSource,
+        bar: IngestProgress,
+        batch_records: int,
+        chunks_per_run: int,
+        max_pending: int,
+    ) -> IngestReport:
+        device = "apple_health"
+        await self._ensure_thread(user_id, INGESTION_GRAPH)
+        start_run = functools.partial(self._ingest_uploads, user_id, device)
+        pipeline = RunPipeline(start_run, chunks_per_run=chunks_per_run, max_pending=max_pending)
+        chunks = split_apple_export(
+            CountingReader(opened.stream, bar.read, opened.head), batch_records
+        )
+        damage: InvalidPayloadError | None = None
+        try:
+            async with aclosing(_prefetch(chunks)) as prefetched:
+                while (chunk := await _next_chunk(prefetched)) is not None:
+                    if isinstance(chunk, InvalidPayloadError):
+                        damage = chunk
+                        break
+                    await pipeline.add(await self._upload(user_id, device, chunk.xml))
+                    bar.sent(chunk.records)
+            if damage is not None and bar.records == 0:
+                raise damage
+        except BaseException:
+            await pipeline.cancel()
+            raise
+        report = await pipeline.finish()
+        if damage is not None:
+            # A truncated or damaged export: what came before the damage was sent and
+            # has been ingested; say so rather than pretend nothing was stored.
+            raise _partial_failure(damage, report) from damage
+        return report
+
+    async def _ingest_uploads(self, user_id: str, device: str, keys: list[str]) -> IngestReport:
+        return await self._ingest_run(user_id, device, uploads=keys)
+
+    async def _ingest_run(
+        self,
+        user_id: str,
+        device: str,
+        *,
+        payload: JsonPayload | None = None,
+        uploads: list[str] | None = None,
+    ) -> IngestReport:
+        # Both keys, always: the thread outlives the run, and a key left out of the
+        # input keeps the previous run's value (an inline payload after an upload
+        # would otherwise still carry that upload's keys).
+        run_input = {
+            "user_id": user_id,
+            "device": device,
+            "payload": payload,
+            "uploads": uploads or [],
+        }
+        return report_from_state(await self._run(user_id, INGESTION_GRAPH, run_input))
+
+    async def _upload(self, user_id: str, device: str, payload: JsonPayload) -> str:
+        """Put a large payload in the store; a run's input then names it by key.
+
+        A run's input is checkpointed with the thread, so megabytes go by reference.
+        """
+        key = uuid.uuid4().hex
+        await self._put(
+            ["uploads", user_id], key, {"device": device, "payload": payload, "records": None}
+        )
+        return key
+
+    async def _run(self, user_id: str, graph: str, run_input: dict[str, Any]) -> Any:
+        """Run ``graph`` on the user's thread and return its final state.
+
+        ``enqueue``: a delivery that overlaps a running one waits its turn instead
+        of being refused, so none is lost. ``runs.wait`` (create and join in one
+        request) subscribes to the run before it is queued; a separate
+        create-then-join would, for a run that finished before the join, get the
+        thread's latest state instead, which is another run's once several are queued.
+        Retrying is safe because ingestion is idempotent on the server.
+        """
+        thread = await self._ensure_thread(user_id, graph)
+        return await self._retrier.call(
+            lambda: self._sdk.runs.wait(
+                thread,
+                graph,
+                input=run_input,
+                multitask_strategy="enqueue",
+                if_not_exists="create",
+                raise_error=False,
+            )
+        )
+
+    async def _ensure_thread(self, user_id: str, graph: str) -> str:
+        thread = thread_id(user_id, graph)
+        if thread not in self._threads:
+            await self._retrier.call(
+                lambda: self._sdk.threads.create(
+                    thread_id=thread,
+                    if_exists="do_nothing",
+                    metadata={"user_id": user_id, "graph": graph},
+                )
+            )
+            self._threads.add(thread)
+        return thread
+
+    # -- metrics -------------------------------------------------------------------
+
+    async def metrics(self, user_id: str, metric: str, start: date, end: date) -> list[MetricRow]:
+        """The user's stored values of ``metric`` from ``start`` to ``end`` inclusive.
+
+        Dates select local calendar days; datetimes select instants (samples by
+        their timestamp, daily values by their day). A naive datetime is taken as
+        UTC. Rows are sorted by day, then timestamp, then device.
+        """
+        check_label("user_id", user_id)
+        check_label("metric", metric)
+        window = Window.of(start, end)
+        first, last = window.query_days()
+        rows: list[MetricRow] = []
+        namespace = ["users", user_id, "metrics", metric]
+        async for value in self._search(namespace, {"day_num": {"$gte": first, "$lte": last}}):
+            if value.get("metric", metric) == metric:
+                rows.extend(row for row in rows_of_item(value, metric) if window.keeps(row))
+        rows.sort(key=sort_key)
+        return rows
+
+    # -- store helpers ---------------------------------------------------------------
+
+    async def _search(
+        self, namespace: list[str], filter: Mapping[str, Any]
+    ) -> AsyncIterator[Mapping[str, Any]]:
+        """The values of every item under ``namespace`` that matches ``filter``, page by page.
+
+        Pages until an empty one: a server may return fewer items than asked for.
+        """
+        offset = 0
+        while True:
+            page = await self._retrier.call(
+                functools.partial(
+                    self._sdk.store.search_items,
+                    namespace,
+                    filter=filter,
+                    limit=_SEARCH_PAGE,
+                    offset=offset,
+                )
+            )
+            items = page.get("items") or []
+            if not items:
+                return
+            offset += len(items)
+            for item in items:
+                yield item.get("value") or {}
+
+    async def _get_value(self, namespace: list[str], key: str) -> Mapping[str, Any] | None:
+        try:
+            item = await self._retrier.call(lambda: self._sdk.store.get_item(namespace, key))
+        except NotFoundError:
+            return None
+        value = item.get("value") if item else None
+        return value if isinstance(value, Mapping) else None
+
+    async def _put(self, namespace: list[str], key: str, value: Mapping[str, Any]) -> None:
+        # index=False: nothing here is searched by meaning, and embedding an upload of
+        # megabytes (if the server configures a semantic index) would be pure cost.
+        await self._retrier.call(
+            lambda: self._sdk.store.put_item(namespace, key, value, index=False)
+        )
+
+
+def _build_http_client(url: str, api_key: str | None, timeout: float) -> httpx.AsyncClient:
+    headers = {"User-Agent": f"auren-client/{__version__}"}
+    if api_key:
+        headers["x-api-key"] = api_key
+    return httpx.AsyncClient(
+        base_url=url,
+        headers=headers,
+        timeout=httpx.Timeout(timeout),
+        # No transport-level retries: the Retrier decides, with backoff, and knows
+        # which calls are safe to repeat.
+        transport=httpx.AsyncHTTPTransport(retries=0),
+    )
+
+
+@asynccontextmanager
+async def _deadline(seconds: float | None, what: str) -> AsyncIterator[None]:
+    """Bound a block in time, raising :class:`AurenTimeoutError` when it runs over."""
+    if seconds is None:
+        yield
+        return
+    try:
+        async with asyncio.timeout(seconds) as scope:
+            yield
+    except TimeoutError as exc:
+        if isinstance(exc, AurenError) or not scope.expired():
+            raise
+        raise AurenTimeoutError(
+            f"{what} did not finish within {seconds:g} s; the server keeps working on what "
+            "it received, and sending it again is safe (ingestion is idempotent)"
+        ) from exc
+
+
+async def _prefetch(chunks: Iterator[Chunk]) -> AsyncGenerator[Chunk, None]:
+    """Parse the next chunk in a worker thread while the current one is uploaded."""
+    step: Callable[[], Chunk | None] = functools.partial(next, chunks, None)
+    pending: asyncio.Future[Chunk | None] = asyncio.ensure_future(asyncio.to_thread(step))
+    try:
+        while (chunk := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(step))
+            yield chunk
+    finally:
+        # Never leave the parser running on a file that is about to be closed.
+        await asyncio.gather(pending, return_exceptions=True)
+        _close(chunks)
+
+
+async def _next_chunk(chunks: AsyncIterator[Chunk]) -> Chunk | InvalidPayloadError | None:
+    """The next chunk; the export's own damage as a value (to tell it from upload errors)."""
+    try:
+        return await anext(chunks)
+    except StopAsyncIteration:
+        return None
+    except InvalidPayloadError as exc:
+        return exc
+
+
+def _close(chunks: Iterator[Chunk]) -> None:
+    close: Callable[[], object] | None = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+
+
+def _partial_failure(exc: InvalidPayloadError, partial: IngestReport) -> InvalidPayloadError:
+    return InvalidPayloadError(
+        f"{exc.message}; the {partial.records or 'earlier'} records before that point were "
+        f"ingested ({partial.accepted} accepted, {partial.duplicates} duplicates, "
+        f"{partial.rejected_count} rejected)",
+        partial_report=partial,
+    )

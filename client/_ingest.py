@@ -1,0 +1,88 @@
+"""Preparing an ingestion payload, and reading the ingestion graph's final state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import (
+    InvalidArgumentError,
+    InvalidPayloadError,
+    RunFailedError,
+    UnexpectedResponseError,
+)
+from ._models import IngestReport
+from ._settings import INLINE_LIMIT
+
+Payload = bytes | bytearray | str | dict[str, Any] | list[Any]
+JsonPayload = str | dict[str, Any] | list[Any]
+
+
+def as_json_payload(payload: object) -> JsonPayload:
+    """The payload as it is sent: documents as they are, bytes decoded to text.
+
+    Text is not parsed here: the server detects what kind of document it is, and
+    parsing a large export twice would only cost time.
+    """
+    if isinstance(payload, bytes | bytearray):
+        try:
+            # utf-8-sig: exporters on Windows prepend a BOM that JSON parsers refuse.
+            return bytes(payload).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidPayloadError(
+                f"the payload bytes are not valid UTF-8 ({exc.reason} at byte {exc.start}); "
+                "send the document exactly as the vendor's API or exporter produced it"
+            ) from None
+    if isinstance(payload, str | dict | list):
+        return payload
+    raise InvalidPayloadError(
+        f"the payload must be bytes, str, dict or list, not {type(payload).__name__}"
+    )
+
+
+def fits_inline(payload: JsonPayload) -> bool:
+    """Whether the JSON-encoded payload is small enough to travel in the run's input."""
+    if isinstance(payload, str) and len(payload) > INLINE_LIMIT:
+        return False  # every character encodes to at least one byte
+    try:
+        encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidPayloadError(f"the payload is not JSON-serializable: {exc}") from exc
+    return len(encoded.encode("utf-8")) <= INLINE_LIMIT
+
+
+def report_from_state(state: object) -> IngestReport:
+    """The report in the ingestion graph's final state, or the error it ended with."""
+    if not isinstance(state, Mapping):
+        raise UnexpectedResponseError(
+            f"the ingestion run returned {type(state).__name__}, not a state"
+        )
+    if (failure := state.get("__error__")) is not None:
+        raise RunFailedError(f"the ingestion run failed on the server: {_describe(failure)}")
+    if (error := state.get("error")) is not None:
+        message = _describe(error)
+        kind = error.get("kind") if isinstance(error, Mapping) else None
+        if kind == "invalid_payload":
+            raise InvalidPayloadError(message)
+        if kind == "invalid_input":  # the run's input itself: a client/server mismatch
+            raise InvalidArgumentError(f"the server refused the run's input: {message}")
+        raise RunFailedError(f"the ingestion run failed: {message}")
+    report = state.get("report")
+    if not isinstance(report, Mapping):
+        raise UnexpectedResponseError(
+            "the ingestion run finished without a report; is the server's ingestion graph "
+            "the same version as this client?"
+        )
+    return IngestReport.from_dict(report)
+
+
+def _describe(error: object) -> str:
+    if isinstance(error, Mapping):
+        message = error.get("message") or error.get("detail")
+        kind = error.get("error") or error.get("kind")
+        if message and kind and kind not in ("invalid_payload", "invalid_input"):
+            return f"{kind}: {message}"
+        if message:
+            return str(message)
+    return str(error)

@@ -1,0 +1,225 @@
+"""What the client returns: ingestion reports, metric rows, device connections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from typing import Any, TypeGuard
+
+from ._errors import UnexpectedResponseError
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One record the server did not store, and why (``ref`` points into the payload)."""
+
+    ref: str
+    reason: str
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Rejection:
+        return cls(ref=str(raw.get("ref", "")), reason=str(raw.get("reason", "")))
+
+
+class Rejections(list[Rejection]):
+    """The reasons, that also act as their count.
+
+    Callers read ``report.rejected`` two ways: as the reasons
+    (``report.rejected[0].reason``) and as a number (``report.rejected == 2``,
+    ``report.rejected > 0``). A list that compares with an ``int`` by its count
+    serves both without a second, easily confused attribute.
+
+    ``total`` is the server's count, which may exceed the reasons it listed (a server
+    may cap the list for a payload with millions of bad records); comparisons use it.
+    """
+
+    def __init__(self, items: Iterable[Rejection] = (), total: int | None = None) -> None:
+        super().__init__(items)
+        self.total = len(self) if total is None else max(total, len(self))
+
+    # Comparing with an int compares the count; anything else is a plain list comparison.
+    def __eq__(self, other: object) -> bool:
+        if _is_int(other):
+            return self.total == other
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __lt__(self, other: object) -> bool:
+        return self.total < other if _is_int(other) else super().__lt__(_as_list(other))
+
+    def __le__(self, other: object) -> bool:
+        return self.total <= other if _is_int(other) else super().__le__(_as_list(other))
+
+    def __gt__(self, other: object) -> bool:
+        return self.total > other if _is_int(other) else super().__gt__(_as_list(other))
+
+    def __ge__(self, other: object) -> bool:
+        return self.total >= other if _is_int(other) else super().__ge__(_as_list(other))
+
+    __hash__ = None  # mutable, like list
+
+    def __int__(self) -> int:
+        return self.total
+
+    def __add__(self, other: list[Rejection]) -> Rejections:  # type: ignore[override]
+        other_total = other.total if isinstance(other, Rejections) else len(other)
+        return Rejections([*self, *other], total=self.total + other_total)
+
+    def __repr__(self) -> str:
+        return f"Rejections(total={self.total}, {list.__repr__(self)})"
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    # bool is an int, but `report.rejected == True` is not a meaningful question.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_list(value: object) -> list[Rejection]:
+    if isinstance(value, list):
+        return value
+    raise TypeError(f"cannot compare Rejections with {type(value).__name__}")
+
+
+def _int(raw: Mapping[str, Any], key: str) -> int:
+    value = raw.get(key) or 0
+    if not isinstance(value, int | float):
+        raise UnexpectedResponseError(f"the server's report has a non-numeric {key!r}: {value!r}")
+    return int(value)
+
+
+def _reasons(raw: Mapping[str, Any], key: str) -> Rejections:
+    items = raw.get(key) or []
+    if isinstance(items, int):  # a server that sends only the count
+        return Rejections((), total=items)
+    count = raw.get(f"{key}_count")
+    return Rejections(
+        (Rejection.from_dict(item) for item in items if isinstance(item, Mapping)),
+        total=count if isinstance(count, int) else None,
+    )
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingestion did.
+
+    ``accepted`` new values were stored, ``duplicates`` were already there,
+    ``updated`` replaced an earlier value (a vendor re-scored a day), ``rejected``
+    records were invalid and ``skipped`` were not values (a score still pending).
+    ``rejected`` and ``skipped`` list the reasons and also compare as their counts.
+    Reports add up with ``+`` (an export ingested in batches sums its runs).
+    """
+
+    accepted: int = 0
+    duplicates: int = 0
+    updated: int = 0
+    rejected: Rejections = field(default_factory=Rejections)
+    skipped: Rejections = field(default_factory=Rejections)
+    records: int = 0
+
+    @property
+    def rejected_count(self) -> int:
+        return self.rejected.total
+
+    @property
+    def skipped_count(self) -> int:
+        return self.skipped.total
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> IngestReport:
+        """Build a report from the ingestion graph's ``report`` state value."""
+        return cls(
+            accepted=_int(raw, "accepted"),
+            duplicates=_int(raw, "duplicates"),
+            updated=_int(raw, "updated"),
+            rejected=_reasons(raw, "rejected"),
+            skipped=_reasons(raw, "skipped"),
+            records=_int(raw, "records"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "updated": self.updated,
+            "rejected": [{"ref": r.ref, "reason": r.reason} for r in self.rejected],
+            "rejected_count": self.rejected_count,
+            "skipped": [{"ref": r.ref, "reason": r.reason} for r in self.skipped],
+            "skipped_count": self.skipped_count,
+            "records": self.records,
+        }
+
+    def __add__(self, other: IngestReport) -> IngestReport:
+        if not isinstance(other, IngestReport):
+            return NotImplemented
+        return IngestReport(
+            accepted=self.accepted + other.accepted,
+            duplicates=self.duplicates + other.duplicates,
+            updated=self.updated + other.updated,
+            rejected=self.rejected + other.rejected,
+            skipped=self.skipped + other.skipped,
+            records=self.records + other.records,
+        )
+
+    def __radd__(self, other: object) -> IngestReport:
+        # Lets sum(reports) start from its default 0.
+        if other == 0:
+            return self
+        return NotImplemented
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One stored value of a canonical metric.
+
+    ``day`` is the user's local calendar day; ``timestamp`` is the aware instant of a
+    sample, or ``None`` for a daily value. Fields are attributes, and also readable
+    as ``row["value"]`` (so a row can stand in where a dict was expected).
+    """
+
+    metric: str
+    value: float
+    unit: str
+    day: date
+    timestamp: datetime | None
+    device: str
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _METRIC_ROW_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def keys(self) -> tuple[str, ...]:
+        return _METRIC_ROW_KEYS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_METRIC_ROW_KEYS)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in _METRIC_ROW_KEYS else default
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: dates and instants as ISO 8601 strings."""
+        return {
+            "metric": self.metric,
+            "value": self.value,
+            "unit": self.unit,
+            "day": self.day.isoformat(),
+            "timestamp": self.timestamp.isoformat() if self.timestamp else None,
+            "device": self.device,
+        }
+
+
+_METRIC_ROW_KEYS = tuple(f.name for f in fields(MetricRow))
+
+
+@dataclass(frozen=True)
+class DeviceConnection:
+    """A device connected to a user (what ``connect_device`` stored)."""
+
+    user_id: str
+    device: str
+    vendor_user_id: str | None
+    connected_at: datetime

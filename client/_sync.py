@@ -1,0 +1,138 @@
+"""The synchronous twin: the async client, driven on a private event loop.
+
+Each ``SyncAurenClient`` owns one event loop running in a daemon thread, and the
+async client lives on that loop. A method hands its coroutine to the loop and
+waits for the result, so the logic exists once, in :class:`AurenClient`, and the
+sync client works the same inside or outside someone else's running event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from datetime import date
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ._client import AurenClient
+from ._files import Source
+from ._ingest import Payload
+from ._models import DeviceConnection, IngestReport, MetricRow
+
+T = TypeVar("T")
+
+
+class SyncAurenClient:
+    """Synchronous client; the same arguments and methods as :class:`AurenClient`.
+
+    Use it as a context manager, or call :meth:`close` when done::
+
+        with SyncAurenClient() as auren:
+            report = auren.ingest("user-alice", "oura", payload)
+    """
+
+    def __init__(self, url: str | None = None, api_key: str | None = None, **kwargs: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="auren-client-loop", daemon=True
+        )
+        self._thread.start()
+        self._closed = False
+
+        async def build() -> AurenClient:
+            # Built on its own loop: httpx binds its connection pool to the loop it runs on.
+            return AurenClient(url, api_key, **kwargs)
+
+        try:
+            self._client = self._call(build())
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    @property
+    def url(self) -> str:
+        return self._client.url
+
+    def __repr__(self) -> str:
+        return f"SyncAurenClient(url={self.url!r})"
+
+    def __enter__(self) -> SyncAurenClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections and stop the private loop; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._call(self._client.aclose())
+        finally:
+            self._stop_loop()
+
+    def connect_device(
+        self, user_id: str, device: str, vendor_user_id: str | int | None = None
+    ) -> DeviceConnection:
+        """See :meth:`AurenClient.connect_device`."""
+        return self._call(self._client.connect_device(user_id, device, vendor_user_id))
+
+    def ingest(
+        self, user_id: str, device: str, payload: Payload, *, timeout: float | None = 300.0
+    ) -> IngestReport:
+        """See :meth:`AurenClient.ingest`."""
+        return self._call(self._client.ingest(user_id, device, payload, timeout=timeout))
+
+    def ingest_file(
+        self,
+        user_id: str,
+        device: str,
+        path: Source,
+        *,
+        progress: bool = True,
+        batch_records: int = 20_000,
+        chunks_per_run: int = 4,
+        max_pending_runs: int = 8,
+        timeout: float | None = None,
+    ) -> IngestReport:
+        """See :meth:`AurenClient.ingest_file`."""
+        return self._call(
+            self._client.ingest_file(
+                user_id,
+                device,
+                path,
+                progress=progress,
+                batch_records=batch_records,
+                chunks_per_run=chunks_per_run,
+                max_pending_runs=max_pending_runs,
+                timeout=timeout,
+            )
+        )
+
+    def metrics(self, user_id: str, metric: str, start: date, end: date) -> list[MetricRow]:
+        """See :meth:`AurenClient.metrics`."""
+        return self._call(self._client.metrics(user_id, metric, start, end))
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._loop.is_closed():
+            coro.close()
+            raise RuntimeError("this SyncAurenClient is closed")
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result()
+        except BaseException:
+            # Ctrl-C while waiting: stop the coroutine too, not only the wait.
+            future.cancel()
+            raise
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()

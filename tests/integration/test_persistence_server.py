@@ -1,0 +1,137 @@
+"""Persistence on the real server: the four multitask strategies, and SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.errors import ConflictError, NotFoundError
+
+from auren_client import AurenClient
+from tests.integration import payloads
+from tests.support.server import DevServer, server_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["postgres", "memory"])
+def any_server(request: pytest.FixtureRequest) -> DevServer:
+    name = "server" if request.param == "postgres" else "memory_server"
+    return request.getfixturevalue(name)
+
+
+async def _slow_ingestion(sdk: Any, user_id: str, thread_id: str, **kwargs: Any) -> dict[str, Any]:
+    """Start an ingestion run over several staged uploads, so it runs for a while."""
+    keys = []
+    for n in range(6):
+        key = uuid.uuid4().hex
+        xml = payloads.apple_export(heart_rates=6000, start=f"2026-09-{n + 1:02d}")
+        await sdk.store.put_item(
+            ["uploads", user_id], key, {"device": "apple_health", "payload": xml}
+        )
+        keys.append(key)
+    return await sdk.runs.create(
+        thread_id,
+        "ingestion",
+        input={"user_id": user_id, "device": "apple_health", "uploads": keys},
+        if_not_exists="create",
+        **kwargs,
+    )
+
+
+async def _wait_running(sdk: Any, thread_id: str, run_id: str) -> None:
+    for _ in range(200):
+        if (await sdk.runs.get(thread_id, run_id))["status"] == "running":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the first run never started")
+
+
+def _second_input(user_id: str) -> dict[str, Any]:
+    return {"user_id": user_id, "device": "manual", "payload": payloads.manual_entries(days=1)}
+
+
+@pytest.mark.parametrize("strategy", ["reject", "enqueue", "interrupt", "rollback"])
+async def test_multitask_strategy(any_server: DevServer, user_id: str, strategy: str) -> None:
+    sdk = get_client(url=any_server.url)
+    thread_id = str(uuid.uuid4())
+    first = await _slow_ingestion(sdk, user_id, thread_id)
+    await _wait_running(sdk, thread_id, first["run_id"])
+    if strategy == "reject":
+        with pytest.raises(ConflictError):
+            await sdk.runs.create(
+                thread_id, "ingestion", input=_second_input(user_id), multitask_strategy="reject"
+            )
+        result = await sdk.runs.join(thread_id, first["run_id"])
+        assert result["report"]["accepted"] == 36_000
+        return
+    second = await sdk.runs.create(
+        thread_id, "ingestion", input=_second_input(user_id), multitask_strategy=strategy
+    )
+    second_result = await sdk.runs.join(thread_id, second["run_id"])
+    assert second_result["report"]["accepted"] == 2
+    if strategy == "enqueue":
+        assert (await sdk.runs.get(thread_id, first["run_id"]))["status"] == "success"
+    elif strategy == "interrupt":
+        assert (await sdk.runs.get(thread_id, first["run_id"]))["status"] == "interrupted"
+    else:
+        with pytest.raises(NotFoundError):
+            await sdk.runs.get(thread_id, first["run_id"])
+        history = await sdk.threads.get_history(thread_id, limit=100)
+        assert history, "the second run left its checkpoints"
+        assert all(h["metadata"].get("run_id") != first["run_id"] for h in history)
+    # The thread is not wedged: another run goes through.
+    third = await sdk.runs.wait(thread_id, "ingestion", input=_second_input(user_id))
+    assert third["report"]["duplicates"] == 2
+
+
+@pytest.fixture(scope="module")
+def killable_server(postgres_uri: str) -> Iterator[DevServer]:
+    workdir = Path(tempfile.mkdtemp(prefix="auren-kill-"))
+    server = DevServer(env=server_env(postgres_uri), workdir=workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def test_acknowledged_data_survives_sigkill(killable_server: DevServer, user_id: str) -> None:
+    async with AurenClient(url=killable_server.url) as auren:
+        report = await auren.ingest(user_id, "manual", payloads.manual_entries(days=30))
+    assert report.accepted == 60
+    killable_server.restart(kill=True)
+    async with AurenClient(url=killable_server.url) as auren:
+        rows = await auren.metrics(user_id, "heart_rate", date(2026, 9, 1), date(2026, 12, 1))
+        again = await auren.ingest(user_id, "manual", payloads.manual_entries(days=30))
+    assert len(rows) == 30
+    assert (again.accepted, again.duplicates) == (0, 60)
+
+
+async def test_run_killed_midway_loses_nothing_on_redelivery(
+    killable_server: DevServer, user_id: str
+) -> None:
+    sdk = get_client(url=killable_server.url)
+    thread_id = str(uuid.uuid4())
+    first = await _slow_ingestion(sdk, user_id, thread_id)
+    await _wait_running(sdk, thread_id, first["run_id"])
+    killable_server.restart(kill=True)
+    # The sender never got an answer, so it delivers again; nothing is doubled.
+    async with AurenClient(url=killable_server.url) as auren:
+        for n in range(6):
+            xml = payloads.apple_export(heart_rates=6000, start=f"2026-09-{n + 1:02d}")
+            await auren.ingest(user_id, "apple_health", xml)
+        rows = await auren.metrics(user_id, "heart_rate", date(2026, 9, 1), date(2026, 9, 6))
+    assert len(rows) == 6 * 6000
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"{killable_server.url}/ok")).status_code == 200

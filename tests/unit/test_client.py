@@ -1,0 +1,877 @@
+"""Unit tests of auren_client against an in-memory fake of the LangGraph endpoints it calls."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import subprocess
+import sys
+import uuid
+import zipfile
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import httpx
+import pytest
+
+from auren_client import (
+    AurenClient,
+    AurenError,
+    AurenTimeoutError,
+    AuthenticationError,
+    ConnectionFailedError,
+    DeviceConflictError,
+    IngestReport,
+    InvalidArgumentError,
+    InvalidPayloadError,
+    MetricRow,
+    Rejection,
+    Rejections,
+    RequestRejectedError,
+    RunFailedError,
+    ServerError,
+    SyncAurenClient,
+    thread_id,
+)
+from auren_client._files import split_apple_export
+from auren_client._settings import INLINE_LIMIT
+
+USER = "user-alice"
+INGESTION_THREAD = str(
+    uuid.uuid5(uuid.UUID("6f1c1d2e-8f5a-4a63-9a43-2f7f6d0b9e11"), f"{USER}/ingestion")
+)
+
+# -- the fake server ------------------------------------------------------------------
+
+Fault = int | Exception
+
+
+class FakeServer:
+    """The endpoints the client uses (threads, runs/wait, store), in memory.
+
+    ``fail(method, path_pattern, *faults)`` makes the next matching requests answer
+    with a status code or raise an exception, in order. ``respond`` decides a run's
+    final state from its input (by default: one accepted value per payload/record).
+    """
+
+    def __init__(self) -> None:
+        self.store: dict[tuple[tuple[str, ...], str], dict[str, Any]] = {}
+        self.threads: dict[str, dict[str, Any]] = {}
+        self.thread_creates: list[dict[str, Any]] = []
+        self.runs: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, str]] = []
+        self.faults: list[tuple[str, str, Fault]] = []
+        self.respond: Callable[[dict[str, Any]], Any] = self.default_state
+        self.search_cap: int | None = None
+        self.run_delay = 0.0
+
+    # test helpers
+    def fail(self, method: str, pattern: str, *faults: Fault) -> None:
+        self.faults.extend((method, pattern, fault) for fault in faults)
+
+    def http_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.MockTransport(self.handle))
+
+    def client(self, **kwargs: Any) -> AurenClient:
+        kwargs.setdefault("retry_backoff", 0)
+        return AurenClient("http://fake:2024", http_client=self.http_client(), **kwargs)
+
+    def put(self, namespace: list[str], key: str, value: dict[str, Any]) -> None:
+        self.store[(tuple(namespace), key)] = value
+
+    def uploads(self) -> dict[str, dict[str, Any]]:
+        return {key: value for (ns, key), value in self.store.items() if ns[0] == "uploads"}
+
+    def default_state(self, run_input: dict[str, Any]) -> dict[str, Any]:
+        # Like the server: exactly one of an inline payload or upload keys.
+        assert (run_input["payload"] is None) == bool(run_input["uploads"]), run_input
+        payloads = [run_input["payload"]] if run_input["payload"] is not None else []
+        payloads += [
+            self.store[(("uploads", run_input["user_id"]), k)]["payload"]
+            for k in run_input.get("uploads", [])
+        ]
+        records = sum(
+            p.count("<Record ") + p.count("<Workout ") if isinstance(p, str) else 1
+            for p in payloads
+        )
+        report = {
+            "accepted": records,
+            "duplicates": 0,
+            "updated": 0,
+            "rejected": [],
+            "rejected_count": 0,
+            "skipped": [],
+            "skipped_count": 0,
+            "records": records,
+        }
+        return {"report": report, "error": None}
+
+    # request handling
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        method, path = request.method, request.url.path
+        self.requests.append((method, path))
+        for i, (f_method, pattern, fault) in enumerate(self.faults):
+            if f_method == method and re.search(pattern, path):
+                del self.faults[i]
+                if isinstance(fault, Exception):
+                    raise fault
+                return httpx.Response(fault, json={"detail": f"injected {fault}"})
+        body: Any = json.loads(request.content) if request.content else None
+        if method == "POST" and path == "/threads":
+            return self._create_thread(body)
+        if method == "POST" and (m := re.fullmatch(r"/threads/([^/]+)/runs/wait", path)):
+            return await self._wait(m.group(1), body)
+        if path == "/store/items":
+            return self._item(method, request, body)
+        if method == "POST" and path == "/store/items/search":
+            return self._search(body)
+        return httpx.Response(404, json={"detail": "no such route"})
+
+    def _create_thread(self, body: dict[str, Any]) -> httpx.Response:
+        self.thread_creates.append(body)
+        thread = self.threads.setdefault(
+            body["thread_id"],
+            {"thread_id": body["thread_id"], "metadata": body.get("metadata", {})},
+        )
+        return httpx.Response(200, json=thread)
+
+    async def _wait(self, thread: str, body: dict[str, Any]) -> httpx.Response:
+        self.runs.append({"thread_id": thread, **body})
+        if self.run_delay:
+            await asyncio.sleep(self.run_delay)
+        return httpx.Response(200, json=self.respond(body["input"]))
+
+    def _item(self, method: str, request: httpx.Request, body: Any) -> httpx.Response:
+        if method == "PUT":
+            self.put(body["namespace"], body["key"], body["value"])
+            return httpx.Response(204)
+        if method == "DELETE":
+            self.store.pop((tuple(body["namespace"]), body["key"]), None)
+            return httpx.Response(204)
+        namespace = tuple(request.url.params["namespace"].split("."))
+        key = request.url.params["key"]
+        if (namespace, key) not in self.store:
+            return httpx.Response(404, json={"detail": "Item not found"})
+        return httpx.Response(
+            200,
+            json={"namespace": list(namespace), "key": key, "value": self.store[(namespace, key)]},
+        )
+
+    def _search(self, body: dict[str, Any]) -> httpx.Response:
+        prefix = tuple(body["namespace_prefix"])
+        try:
+            matches = [
+                {"namespace": list(ns), "key": key, "value": value}
+                for (ns, key), value in self.store.items()
+                if ns[: len(prefix)] == prefix and _matches(value, body.get("filter") or {})
+            ]
+        except ValueError as exc:
+            return httpx.Response(400, json={"detail": str(exc)})
+        limit = body.get("limit", 10)
+        if self.search_cap is not None:
+            limit = min(limit, self.search_cap)
+        offset = body.get("offset", 0)
+        return httpx.Response(200, json={"items": matches[offset : offset + limit]})
+
+
+def _matches(value: dict[str, Any], flt: dict[str, Any]) -> bool:
+    # Range operators compare as floats, as LangGraph's in-memory store does (so a
+    # range over ISO date strings fails there, as it does here).
+    ops: dict[str, Callable[[Any, Any], bool]] = {
+        "$gte": lambda a, b: float(a) >= float(b),
+        "$lte": lambda a, b: float(a) <= float(b),
+        "$eq": lambda a, b: a == b,
+    }
+    for field, cond in flt.items():
+        conds = cond if isinstance(cond, dict) else {"$eq": cond}
+        if field not in value or not all(ops[op](value[field], arg) for op, arg in conds.items()):
+            return False
+    return True
+
+
+@pytest.fixture
+def fake() -> FakeServer:
+    return FakeServer()
+
+
+# -- ids and models -----------------------------------------------------------------------
+
+
+def test_thread_id_is_deterministic() -> None:
+    assert thread_id(USER, "ingestion") == INGESTION_THREAD
+    assert thread_id(USER, "ingestion") == thread_id(USER, "ingestion")
+    assert thread_id("user-bob", "ingestion") != INGESTION_THREAD
+    assert thread_id(USER, "analysis") != INGESTION_THREAD
+
+
+def test_rejections_compare_as_count_and_list() -> None:
+    rejected = Rejections([Rejection("a", "bad"), Rejection("b", "worse")])
+    assert rejected == 2
+    assert rejected != 3
+    assert 1 < rejected <= 2
+    assert rejected >= 2
+    assert rejected > 0
+    assert not rejected < 2
+    assert rejected[0].reason == "bad"
+    assert rejected == [Rejection("a", "bad"), Rejection("b", "worse")]
+    assert int(rejected) == 2
+    assert Rejections([Rejection("a", "x")], total=5) == 5  # the server listed only some
+
+
+def test_reports_add_up() -> None:
+    one = IngestReport.from_dict(
+        {
+            "accepted": 2,
+            "duplicates": 1,
+            "rejected": [{"ref": "r1", "reason": "no value"}],
+            "rejected_count": 1,
+            "records": 4,
+        }
+    )
+    two = IngestReport.from_dict(
+        {
+            "accepted": 3,
+            "updated": 1,
+            "skipped": [{"ref": "s", "reason": "PENDING_SCORE"}],
+            "skipped_count": 1,
+            "records": 4,
+        }
+    )
+    total = one + two
+    assert (total.accepted, total.duplicates, total.updated, total.records) == (5, 1, 1, 8)
+    assert total.rejected == 1 and total.rejected[0].ref == "r1"
+    assert total.skipped == 1 and total.skipped_count == 1
+    assert sum([one, two], IngestReport()) == total
+    assert sum([one, two]) == total
+
+
+def test_metric_row_reads_like_a_mapping() -> None:
+    row = MetricRow("steps", 8000.0, "count", date(2026, 11, 2), None, "oura")
+    assert row["value"] == 8000.0
+    assert row["day"] == date(2026, 11, 2)
+    assert dict(row)["device"] == "oura"
+    with pytest.raises(KeyError):
+        row["nope"]
+
+
+# -- ingest -----------------------------------------------------------------------------------
+
+
+async def test_small_payload_goes_inline_on_the_users_thread(fake: FakeServer) -> None:
+    payload = {"data": [{"day": "2026-11-02", "score": 80}], "next_token": None}
+    async with fake.client() as auren:
+        report = await auren.ingest(USER, "oura", payload)
+    assert report.accepted == 1
+    [run] = fake.runs
+    assert run["thread_id"] == INGESTION_THREAD
+    assert run["assistant_id"] == "ingestion"
+    assert run["multitask_strategy"] == "enqueue"
+    assert run["if_not_exists"] == "create"
+    assert run["input"] == {"user_id": USER, "device": "oura", "payload": payload, "uploads": []}
+    assert fake.thread_creates == [
+        {
+            "thread_id": INGESTION_THREAD,
+            "if_exists": "do_nothing",
+            "metadata": {"user_id": USER, "graph": "ingestion"},
+        }
+    ]
+    assert fake.uploads() == {}
+
+
+async def test_thread_is_created_once_per_client(fake: FakeServer) -> None:
+    async with fake.client() as auren:
+        await auren.ingest(USER, "manual", {"entries": []})
+        await auren.ingest(USER, "manual", {"entries": []})
+    assert len(fake.thread_creates) == 1
+    assert len(fake.runs) == 2
+
+
+async def test_large_payload_is_uploaded_and_sent_by_key(fake: FakeServer) -> None:
+    payload = "x" * (INLINE_LIMIT + 1)
+    async with fake.client() as auren:
+        await auren.ingest(USER, "whoop", payload)
+    [(key, value)] = fake.uploads().items()
+    assert re.fullmatch(r"[0-9a-f]{32}", key)
+    assert value == {"device": "whoop", "payload": payload, "records": None}
+    assert (("uploads", USER), key) in fake.store
+    [run] = fake.runs
+    assert run["input"] == {"user_id": USER, "device": "whoop", "payload": None, "uploads": [key]}
+
+
+async def test_inline_threshold_is_the_json_encoded_size(fake: FakeServer) -> None:
+    at_limit = "a" * (INLINE_LIMIT - 2)  # plus two quotes: exactly the limit
+    over = "a" * (INLINE_LIMIT - 1)
+    async with fake.client() as auren:
+        await auren.ingest(USER, "manual", at_limit)
+        await auren.ingest(USER, "manual", over)
+    assert fake.runs[0]["input"]["payload"] == at_limit
+    assert fake.runs[1]["input"]["payload"] is None and fake.runs[1]["input"]["uploads"]
+
+
+async def test_bytes_are_sent_as_text(fake: FakeServer) -> None:
+    raw = json.dumps({"records": [{"id": 1}], "next_token": None}).encode()
+    async with fake.client() as auren:
+        await auren.ingest(USER, "whoop", b"\xef\xbb\xbf" + raw)
+    assert fake.runs[0]["input"]["payload"] == raw.decode()
+
+
+async def test_bytes_that_are_not_utf8_are_refused_before_sending(fake: FakeServer) -> None:
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="UTF-8"):
+            await auren.ingest(USER, "oura", b'{"data": "\xff\xfe"}')
+    assert fake.requests == []
+
+
+async def test_report_maps_counts_and_reasons(fake: FakeServer) -> None:
+    fake.respond = lambda _: {
+        "report": {
+            "accepted": 5, "duplicates": 2, "updated": 1,
+            "rejected": [{"ref": "data[3]", "reason": "hr 900 bpm is not plausible"}, {"ref": "data[7]", "reason": "no timestamp"}],
+            "rejected_count": 2, "skipped": [{"ref": "data[9]", "reason": "score pending"}], "skipped_count": 1, "records": 11,
+        },
+        "error": None,
+    }  # fmt: skip
+    async with fake.client() as auren:
+        report = await auren.ingest(USER, "oura", {"data": []})
+    assert (report.accepted, report.duplicates, report.updated, report.records) == (5, 2, 1, 11)
+    assert report.rejected == 2
+    assert report.rejected_count == 2
+    assert report.rejected[0].reason == "hr 900 bpm is not plausible"
+    assert report.rejected[1] == Rejection("data[7]", "no timestamp")
+    assert report.skipped == 1 and report.skipped[0].reason == "score pending"
+
+
+async def test_invalid_payload_state_raises(fake: FakeServer) -> None:
+    fake.respond = lambda _: {
+        "report": None,
+        "error": {"kind": "invalid_payload", "message": "not an Oura document: no 'data' list"},
+    }
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="no 'data' list") as caught:
+            await auren.ingest(USER, "oura", {"nonsense": True})
+    assert isinstance(caught.value, ValueError) and isinstance(caught.value, AurenError)
+
+
+async def test_run_error_raises_run_failed(fake: FakeServer) -> None:
+    fake.respond = lambda _: {"__error__": {"error": "KeyError", "message": "'day'"}}
+    async with fake.client() as auren:
+        with pytest.raises(RunFailedError, match="KeyError: 'day'"):
+            await auren.ingest(USER, "oura", {"data": []})
+
+
+async def test_unknown_device_and_bad_user_are_refused(fake: FakeServer) -> None:
+    async with fake.client() as auren:
+        with pytest.raises(InvalidArgumentError, match="garmin"):
+            await auren.ingest(USER, "garmin", {})
+        with pytest.raises(InvalidArgumentError, match=r"contains '\.'"):
+            await auren.ingest("alice.smith", "oura", {})
+        with pytest.raises(InvalidPayloadError, match="set"):
+            await auren.ingest(USER, "oura", {1, 2})  # type: ignore[arg-type]
+    assert fake.requests == []
+
+
+async def test_ingest_timeout(fake: FakeServer) -> None:
+    fake.run_delay = 1.0
+    async with fake.client() as auren:
+        with pytest.raises(AurenTimeoutError, match="did not finish") as caught:
+            await auren.ingest(USER, "oura", {"data": []}, timeout=0.05)
+    assert isinstance(caught.value, TimeoutError)
+
+
+# -- retries and errors ---------------------------------------------------------------------
+
+
+async def test_retries_5xx_then_succeeds(fake: FakeServer) -> None:
+    fake.fail("POST", "/runs/wait", 503, 502)
+    async with fake.client(retries=3) as auren:
+        report = await auren.ingest(USER, "oura", {"data": []})
+    assert report.accepted == 1
+    assert fake.requests.count(("POST", f"/threads/{INGESTION_THREAD}/runs/wait")) == 3
+
+
+async def test_retries_connection_errors_then_succeeds(fake: FakeServer) -> None:
+    fake.fail("POST", "^/threads$", httpx.ConnectError("connection refused"))
+    fake.fail("POST", "/runs/wait", httpx.ReadError("connection reset"))
+    async with fake.client(retries=2) as auren:
+        report = await auren.ingest(USER, "oura", {"data": []})
+    assert report.accepted == 1
+    assert fake.requests.count(("POST", "/threads")) == 2
+
+
+@pytest.mark.parametrize("status", [400, 409, 422])
+async def test_4xx_is_not_retried(fake: FakeServer, status: int) -> None:
+    fake.fail("POST", "/runs/wait", status)
+    async with fake.client(retries=3) as auren:
+        with pytest.raises(RequestRejectedError, match=f"{status}: injected") as caught:
+            await auren.ingest(USER, "oura", {"data": []})
+    assert caught.value.status_code == status
+    assert fake.requests.count(("POST", f"/threads/{INGESTION_THREAD}/runs/wait")) == 1
+
+
+async def test_auth_errors(fake: FakeServer) -> None:
+    fake.fail("POST", "^/threads$", 401)
+    async with fake.client() as auren:
+        with pytest.raises(AuthenticationError, match="AUREN_API_KEY"):
+            await auren.ingest(USER, "oura", {"data": []})
+    assert len(fake.requests) == 1
+
+
+async def test_5xx_after_retries_is_server_error(fake: FakeServer) -> None:
+    fake.fail("POST", "/runs/wait", 500, 500, 500)
+    async with fake.client(retries=2) as auren:
+        with pytest.raises(ServerError, match="kept failing"):
+            await auren.ingest(USER, "oura", {"data": []})
+
+
+async def test_unreachable_server_names_the_url() -> None:
+    url = "http://127.0.0.1:9"  # discard port: nothing listens
+    async with AurenClient(url, retries=1, retry_backoff=0, timeout=2) as auren:
+        with pytest.raises(ConnectionFailedError) as caught:
+            await auren.ingest(USER, "oura", {"data": []})
+    message = str(caught.value)
+    assert url in message and "make dev" in message and "AUREN_URL" in message
+
+
+def test_url_and_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUREN_URL", "http://auren.example:8123/")
+    monkeypatch.setenv("AUREN_API_KEY", "secret-key")
+    client = AurenClient()
+    assert client.url == "http://auren.example:8123"
+    assert client._http.headers["x-api-key"] == "secret-key"
+    assert "secret" not in repr(client)
+    monkeypatch.delenv("AUREN_URL")
+    monkeypatch.delenv("AUREN_API_KEY")
+    client = AurenClient()
+    assert client.url == "http://127.0.0.1:2024"
+    assert "x-api-key" not in client._http.headers
+
+
+# -- devices ---------------------------------------------------------------------------------
+
+
+async def test_connect_device_writes_device_and_reverse_index(fake: FakeServer) -> None:
+    async with fake.client() as auren:
+        connection = await auren.connect_device(USER, "oura", vendor_user_id="7XKQ2MZP4R")
+    device = fake.store[(("users", USER, "devices"), "oura")]
+    assert device["device"] == "oura" and device["vendor_user_id"] == "7XKQ2MZP4R"
+    assert datetime.fromisoformat(device["connected_at"]).tzinfo is not None
+    assert fake.store[(("vendors", "oura"), "7XKQ2MZP4R")] == {"user_id": USER}
+    assert connection.vendor_user_id == "7XKQ2MZP4R"
+
+
+async def test_connect_device_without_vendor_id(fake: FakeServer) -> None:
+    async with fake.client() as auren:
+        await auren.connect_device(USER, "manual")
+    assert fake.store[(("users", USER, "devices"), "manual")]["vendor_user_id"] is None
+    assert not [k for k in fake.store if k[0][0] == "vendors"]
+
+
+async def test_connect_device_conflict_writes_nothing(fake: FakeServer) -> None:
+    fake.put(["vendors", "whoop"], "10129", {"user_id": "user-bob"})
+    async with fake.client() as auren:
+        with pytest.raises(DeviceConflictError, match="another user"):
+            await auren.connect_device(USER, "whoop", vendor_user_id=10129)
+        await auren.connect_device(
+            "user-bob", "whoop", vendor_user_id=10129
+        )  # the owner may reconnect
+    assert (("users", USER, "devices"), "whoop") not in fake.store
+    assert fake.store[(("vendors", "whoop"), "10129")] == {"user_id": "user-bob"}
+
+
+async def test_switching_vendor_account_drops_the_old_mapping(fake: FakeServer) -> None:
+    async with fake.client() as auren:
+        await auren.connect_device(USER, "oura", vendor_user_id="OLD")
+        await auren.connect_device(USER, "oura", vendor_user_id="NEW")
+    assert (("vendors", "oura"), "OLD") not in fake.store
+    assert fake.store[(("vendors", "oura"), "NEW")] == {"user_id": USER}
+
+
+async def test_connect_unknown_device(fake: FakeServer) -> None:
+    async with fake.client() as auren:
+        with pytest.raises(InvalidArgumentError, match="apple_health"):
+            await auren.connect_device(USER, "fitbit")
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+def _metric_item(
+    day: str, rows: list[dict[str, Any]], metric: str = "heart_rate", unit: str = "bpm"
+) -> dict[str, Any]:
+    day_num = int(day.replace("-", ""))
+    return {"metric": metric, "unit": unit, "day": day, "day_num": day_num, "rows": rows}
+
+
+def _seed_heart_rate(fake: FakeServer) -> None:
+    ns = ["users", USER, "metrics", "heart_rate"]
+    fake.put(ns, "2026-11-03", _metric_item("2026-11-03", [
+        {"value": 61, "device": "oura", "timestamp": "2026-11-03T08:00:00+00:00"},
+        {"value": 58, "device": "apple_health", "timestamp": "2026-11-03T06:00:00Z"},
+    ]))  # fmt: skip
+    fake.put(
+        ns,
+        "2026-11-01",
+        _metric_item(
+            "2026-11-01",
+            [{"value": 55, "device": "oura", "timestamp": "2026-11-01T23:30:00-08:00"}],
+        ),
+    )
+    fake.put(ns, "2026-11-02", _metric_item("2026-11-02", [
+        {"value": 70, "device": "whoop", "timestamp": "2026-11-02T12:00:00"},  # naive: read as UTC
+        {"value": 52, "device": "oura", "timestamp": None},
+    ]))  # fmt: skip
+    fake.put(
+        ns,
+        "2026-11-05",
+        _metric_item(
+            "2026-11-05",
+            [{"value": 80, "device": "oura", "timestamp": "2026-11-05T10:00:00+00:00"}],
+        ),
+    )
+    # another metric whose name starts the same must not leak in
+    fake.put(
+        ["users", USER, "metrics", "heart_rate_daily_avg"],
+        "2026-11-02",
+        _metric_item(
+            "2026-11-02", [{"value": 1, "device": "x", "timestamp": None}], "heart_rate_daily_avg"
+        ),
+    )
+
+
+async def test_metrics_by_days_sorted_and_aware(fake: FakeServer) -> None:
+    _seed_heart_rate(fake)
+    async with fake.client() as auren:
+        rows = await auren.metrics(USER, "heart_rate", date(2026, 11, 1), date(2026, 11, 3))
+    assert [(r.day.isoformat(), r.value, r.device) for r in rows] == [
+        ("2026-11-01", 55.0, "oura"),
+        ("2026-11-02", 52.0, "oura"),  # no timestamp sorts first within its day
+        ("2026-11-02", 70.0, "whoop"),
+        ("2026-11-03", 58.0, "apple_health"),
+        ("2026-11-03", 61.0, "oura"),
+    ]
+    assert all(r.metric == "heart_rate" and r.unit == "bpm" for r in rows)
+    assert all(r.timestamp is None or r.timestamp.tzinfo is not None for r in rows)
+    assert rows[0].timestamp == datetime(2026, 11, 1, 23, 30, tzinfo=timezone(timedelta(hours=-8)))
+    assert rows[2].timestamp == datetime(2026, 11, 2, 12, tzinfo=UTC)
+    assert rows[3]["value"] == 58.0
+
+
+async def test_metrics_by_instants(fake: FakeServer) -> None:
+    _seed_heart_rate(fake)
+    start = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)  # 2026-11-01T23:30-08:00 is 07:30Z on the 2nd
+    end = datetime(2026, 11, 3, 7, 0, tzinfo=UTC)
+    async with fake.client() as auren:
+        rows = await auren.metrics(USER, "heart_rate", start, end)
+    assert [(r.value, r.device) for r in rows] == [
+        (55.0, "oura"),  # its local day is the 1st, but the instant is inside the window
+        (52.0, "oura"),  # daily value on a day inside [start.date(), end.date()]
+        (70.0, "whoop"),
+        (58.0, "apple_health"),
+    ]
+
+
+async def test_metrics_paginates_until_empty(fake: FakeServer) -> None:
+    ns = ["users", USER, "metrics", "steps"]
+    first = date(2026, 1, 1)
+    for i in range(30):
+        day = (first + timedelta(days=i)).isoformat()
+        fake.put(
+            ns,
+            day,
+            _metric_item(
+                day, [{"value": i, "device": "oura", "timestamp": None}], "steps", "count"
+            ),
+        )
+    fake.search_cap = 7  # the server returns fewer than asked for
+    async with fake.client() as auren:
+        rows = await auren.metrics(USER, "steps", first, first + timedelta(days=29))
+    assert [r.value for r in rows] == [float(i) for i in range(30)]
+    assert fake.requests.count(("POST", "/store/items/search")) == 6  # 5 pages and an empty one
+
+
+async def test_metrics_rejects_reversed_range(fake: FakeServer) -> None:
+    async with fake.client() as auren:
+        with pytest.raises(InvalidArgumentError, match="after"):
+            await auren.metrics(USER, "steps", date(2026, 2, 1), date(2026, 1, 1))
+
+
+# -- Apple export splitting ---------------------------------------------------------------------
+
+_DTD = """<!DOCTYPE HealthData [
+<!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary)*)>
+<!ATTLIST HealthData locale CDATA #REQUIRED>
+<!ELEMENT Record ((MetadataEntry|HeartRateVariabilityMetadataList)*)>
+<!ATTLIST Record type CDATA #REQUIRED unit CDATA #IMPLIED value CDATA #IMPLIED>
+]>
+"""
+
+
+def _record(i: int) -> str:
+    return (
+        f'<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Watch &amp; Co" unit="count/min" '
+        f'creationDate="2026-11-02 08:{i % 60:02d}:00 -0800" startDate="2026-11-02 08:{i % 60:02d}:00 -0800" '
+        f'endDate="2026-11-02 08:{i % 60:02d}:00 -0800" value="{60 + i % 30}">\n'
+        f'  <MetadataEntry key="HKMetadataKeyHeartRateMotionContext" value="0"/>\n </Record>\n'
+    )
+
+
+def _export(n_records: int, *, dtd: bool = True) -> str:
+    workout = (
+        '<Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="30" durationUnit="min" '
+        'startDate="2026-11-02 07:00:00 -0800" endDate="2026-11-02 07:30:00 -0800">'
+        '<WorkoutStatistics type="HKQuantityTypeIdentifierActiveEnergyBurned" sum="300" unit="kcal"/></Workout>\n'
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + (_DTD if dtd else "")
+        + '<HealthData locale="en_US">\n <ExportDate value="2026-11-03 10:00:00 -0800"/>\n'
+        ' <Me HKCharacteristicTypeIdentifierDateOfBirth="1990-01-01"/>\n'
+        + "".join(_record(i) for i in range(n_records))
+        + workout
+        + ' <ActivitySummary dateComponents="2026-11-02" activeEnergyBurned="500"/>\n</HealthData>\n'
+    )
+
+
+def test_splitter_makes_standalone_documents() -> None:
+    chunks = list(split_apple_export(io.BytesIO(_export(2500).encode()), batch_records=1000))
+    assert [c.records for c in chunks] == [1000, 1000, 501]  # 2500 records and a workout
+    for chunk in chunks:
+        assert chunk.xml.startswith(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">'
+        )
+        root = ET.fromstring(chunk.xml.encode())
+        assert root.tag == "HealthData" and root.get("locale") == "en_US"
+        assert len(root) == chunk.records
+        assert {child.tag for child in root} <= {"Record", "Workout"}
+    first = ET.fromstring(chunks[0].xml.encode())[0]
+    assert first.get("sourceName") == "Watch & Co"
+    assert first[0].tag == "MetadataEntry"
+    assert ET.fromstring(chunks[-1].xml.encode())[-1].tag == "Workout"
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        '<?xml version="1.0"?><!DOCTYPE HealthData [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+        '<HealthData locale="en"><Record type="x" value="&b;"/></HealthData>',
+        '<?xml version="1.0"?><!DOCTYPE HealthData [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+        '<HealthData locale="en"><Record type="x" value="&xxe;"/></HealthData>',
+    ],
+    ids=["billion-laughs", "external-entity"],
+)
+def test_splitter_refuses_entities(attack: str) -> None:
+    with pytest.raises(InvalidPayloadError, match="entities"):
+        list(split_apple_export(io.BytesIO(attack.encode()), batch_records=10))
+
+
+def test_splitter_refuses_other_xml() -> None:
+    with pytest.raises(InvalidPayloadError, match="HealthData"):
+        list(split_apple_export(io.BytesIO(b"<rss><item/></rss>"), batch_records=10))
+
+
+_MEASURE_SPLIT = """
+import resource, sys
+from auren_client._files import split_apple_export
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+records = 0
+with open(sys.argv[1], "rb") as source:
+    for chunk in split_apple_export(source, batch_records=2_000):
+        records += chunk.records
+growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(records, growth * 1024)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux only")
+def test_splitter_memory_is_bounded(tmp_path: Path) -> None:
+    # In a fresh process, so the high-water mark is the splitter's own. Keeping the
+    # parsed elements instead of dropping them would grow it by ~100 MB here.
+    path = tmp_path / "export.xml"
+    record = '<Record type="HKQuantityTypeIdentifierHeartRate" unit="count/min" startDate="2026-11-02 08:{m:02d}:00 -0800" value="{v}"><MetadataEntry key="k" value="0"/></Record>\n'
+    with path.open("w", encoding="utf-8") as out:
+        out.write(
+            '<?xml version="1.0" encoding="UTF-8"?>\n' + _DTD + '<HealthData locale="en_US">\n'
+        )
+        for start in range(0, 100_000, 10_000):
+            out.write("".join(record.format(m=i % 60, v=i) for i in range(start, start + 10_000)))
+        out.write("</HealthData>\n")
+    size = path.stat().st_size
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE_SPLIT, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    records, growth = map(int, done.stdout.split())
+    assert records == 100_000
+    assert growth < 16_000_000, (
+        f"memory grew by {growth / 1e6:.1f} MB splitting a {size / 1e6:.0f} MB file"
+    )
+
+
+# -- ingest_file ---------------------------------------------------------------------------------
+
+
+async def test_ingest_file_pipelines_an_export(fake: FakeServer, tmp_path: Path) -> None:
+    path = tmp_path / "export.xml"
+    path.write_text(_export(950))
+    async with fake.client() as auren:
+        report = await auren.ingest_file(
+            USER, "apple_health", path, progress=False, batch_records=100, chunks_per_run=4
+        )
+    assert (
+        report.accepted == report.records == 951
+    )  # every record and the workout, summed over runs
+    assert len(fake.uploads()) == 10
+    assert [len(run["input"]["uploads"]) for run in fake.runs] == [4, 4, 2]
+    assert all(run["multitask_strategy"] == "enqueue" for run in fake.runs)
+    sent = [key for run in fake.runs for key in run["input"]["uploads"]]
+    assert sorted(sent) == sorted(fake.uploads())
+    for value in fake.uploads().values():
+        assert value["device"] == "apple_health" and value["records"] is None
+        ET.fromstring(value["payload"].encode())
+
+
+async def test_ingest_file_reads_the_export_in_a_zip(fake: FakeServer, tmp_path: Path) -> None:
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("apple_health_export/export_cda.xml", "<ClinicalDocument/>")
+        archive.writestr("apple_health_export/export.xml", _export(30))
+    async with fake.client() as auren:
+        report = await auren.ingest_file(
+            USER, "apple_health", str(path), progress=False, batch_records=10
+        )
+    assert report.accepted == 31
+    assert len(fake.uploads()) == 4
+
+
+async def test_ingest_file_bounds_runs_in_flight(fake: FakeServer, tmp_path: Path) -> None:
+    path = tmp_path / "export.xml"
+    path.write_text(_export(99))
+    fake.run_delay = 0.01
+    async with fake.client() as auren:
+        report = await auren.ingest_file(
+            USER,
+            "apple_health",
+            path,
+            progress=False,
+            batch_records=10,
+            chunks_per_run=1,
+            max_pending_runs=2,
+        )
+    assert report.accepted == 100
+    assert len(fake.runs) == 10
+
+
+async def test_ingest_file_json_goes_whole(fake: FakeServer, tmp_path: Path) -> None:
+    document = {"records": [{"id": 1, "score_state": "SCORED"}], "next_token": None}
+    path = tmp_path / "whoop.json"
+    path.write_text(json.dumps(document))
+    async with fake.client() as auren:
+        await auren.ingest_file(USER, "whoop", path, progress=False)
+    [run] = fake.runs
+    assert run["input"]["payload"] == json.dumps(document)  # text, parsed by the server
+
+
+async def test_ingest_file_from_a_stream(fake: FakeServer) -> None:
+    async with fake.client() as auren:
+        report = await auren.ingest_file(
+            USER, "apple_health", io.BytesIO(_export(5).encode()), progress=False
+        )
+    assert report.accepted == 6
+
+
+async def test_ingest_file_refuses_xml_for_other_devices(fake: FakeServer, tmp_path: Path) -> None:
+    path = tmp_path / "export.xml"
+    path.write_text(_export(3))
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="apple_health"):
+            await auren.ingest_file(USER, "oura", path, progress=False)
+    assert fake.runs == []
+
+
+async def test_ingest_file_entity_attack_sends_nothing(fake: FakeServer, tmp_path: Path) -> None:
+    path = tmp_path / "export.xml"
+    path.write_text(
+        '<?xml version="1.0"?><!DOCTYPE HealthData [<!ENTITY a "x">]><HealthData locale="en">&a;</HealthData>'
+    )
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="entities"):
+            await auren.ingest_file(USER, "apple_health", path, progress=False)
+    assert fake.uploads() == {} and fake.runs == []
+
+
+async def test_ingest_file_truncated_export_ingests_what_came_before(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    text = _export(50)
+    path = tmp_path / "export.xml"
+    path.write_text(text[: text.index("<Record", len(text) // 2) + 20])
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="not well-formed") as caught:
+            await auren.ingest_file(USER, "apple_health", path, progress=False, batch_records=10)
+    partial = caught.value.partial_report
+    assert partial is not None and partial.accepted == 20
+    assert "20 records before that point were ingested" in str(caught.value)
+
+
+async def test_ingest_file_stops_on_a_failed_run(fake: FakeServer, tmp_path: Path) -> None:
+    path = tmp_path / "export.xml"
+    path.write_text(_export(50))
+    fake.respond = lambda _: {
+        "report": None,
+        "error": {"kind": "invalid_payload", "message": "bad chunk"},
+    }
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="bad chunk"):
+            await auren.ingest_file(
+                USER, "apple_health", path, progress=False, batch_records=5, chunks_per_run=1
+            )
+
+
+async def test_ingest_file_too_large_json(
+    fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("auren_client._files.JSON_FILE_LIMIT", 1000)
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"data": ["x" * 2000]}))
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="larger than"):
+            await auren.ingest_file(USER, "oura", path, progress=False)
+    assert fake.requests == []
+
+
+# -- the sync client ---------------------------------------------------------------------------
+
+
+def test_sync_client(fake: FakeServer, tmp_path: Path) -> None:
+    _seed_heart_rate(fake)
+    path = tmp_path / "export.xml"
+    path.write_text(_export(3))
+    with AurenClient.sync(
+        "http://fake:2024", http_client=fake.http_client(), retry_backoff=0
+    ) as auren:
+        assert isinstance(auren, SyncAurenClient)
+        auren.connect_device(USER, "oura", vendor_user_id="V1")
+        assert auren.ingest(USER, "oura", {"data": []}).accepted == 1
+        assert auren.ingest_file(USER, "apple_health", path, progress=False).accepted == 4
+        rows = auren.metrics(USER, "heart_rate", date(2026, 11, 1), date(2026, 11, 3))
+        assert len(rows) == 5
+        with pytest.raises(InvalidArgumentError):
+            auren.ingest(USER, "garmin", {})
+    auren.close()  # a second close is harmless
+    with pytest.raises(RuntimeError, match="closed"):
+        auren.ingest(USER, "oura", {})
+
+
+async def test_sync_client_works_inside_a_running_loop(fake: FakeServer) -> None:
+    with SyncAurenClient(
+        "http://fake:2024", http_client=fake.http_client(), retry_backoff=0
+    ) as auren:
+        assert auren.ingest(USER, "oura", {"data": []}).accepted == 1
