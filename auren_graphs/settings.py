@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,10 +19,6 @@ class Settings(BaseSettings):
     postgres_uri: str | None = Field(
         default=None,
         description="Postgres for checkpoints and the store; unset starts an embedded one.",
-    )
-    persistence: Literal["postgres", "memory"] = Field(
-        default="postgres",
-        description="`memory` keeps everything in process memory: quick experiments only.",
     )
     data_dir: Path = Field(
         default=PROJECT_ROOT / ".auren",

@@ -22,9 +22,9 @@ def postgres_uri() -> Iterator[str]:
         yield uri
 
 
-def _dev_server(env: dict[str, str]) -> Iterator[DevServer]:
+def _dev_server(env: dict[str, str], config: str = "langgraph.json") -> Iterator[DevServer]:
     workdir = Path(tempfile.mkdtemp(prefix="auren-dev-"))
-    server = DevServer(env=env, workdir=workdir)
+    server = DevServer(env=env, workdir=workdir, config=config)
     server.start()
     try:
         yield server
@@ -64,8 +64,8 @@ def server(postgres_uri: str, openai_standin: OpenAIStandIn) -> Iterator[DevServ
 
 @pytest.fixture(scope="session")
 def memory_server() -> Iterator[DevServer]:
-    """`langgraph dev` in AUREN's explicit in-memory mode."""
-    yield from _dev_server(server_env(None, AUREN_PERSISTENCE="memory"))
+    """`langgraph dev` on its own in-memory runtime (`langgraph.memory.json`)."""
+    yield from _dev_server(server_env(None), config="langgraph.memory.json")
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 """Checkpointer and store factories named by `langgraph.json`.
 
-`checkpointer.path` and `store.path` point here. With `AUREN_POSTGRES_URI` set they use
-that database; otherwise an embedded Postgres under `.auren/`; with
-`AUREN_PERSISTENCE=memory` plain in-memory savers for quick experiments. The server
-enters each factory once per event loop, so every loop gets its own connection pool.
+`checkpointer.path` and `store.path` in `langgraph.json` point here. With
+`AUREN_POSTGRES_URI` set they use that database, otherwise an embedded Postgres under
+`.auren/`. The in-memory mode is not here: `langgraph.memory.json` simply names no
+checkpointer or store, so the dev server's own in-memory runtime (which supports every
+multitask strategy) is used. The server enters each factory once per event loop, so
+every loop gets its own connection pool.
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.base import BaseStore
-from langgraph.store.memory import InMemoryStore
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
@@ -49,18 +49,9 @@ async def _pool() -> AsyncIterator[AsyncConnectionPool[AsyncConnection[DictRow]]
         yield pool
 
 
-# The server enters the factories once per event loop; in memory mode every loop must
-# see the same data, so the in-memory savers are process-wide.
-_MEMORY_SAVER = InMemorySaver()
-_MEMORY_STORE = InMemoryStore()
-
-
 @asynccontextmanager
 async def checkpointer() -> AsyncIterator[BaseCheckpointSaver[str]]:
     """The server's checkpointer (langgraph.json `checkpointer.path`)."""
-    if get_settings().persistence == "memory":
-        yield _MEMORY_SAVER
-        return
     async with _pool() as pool:
         saver = AurenPostgresSaver(pool)
         await saver.setup()
@@ -70,9 +61,6 @@ async def checkpointer() -> AsyncIterator[BaseCheckpointSaver[str]]:
 @asynccontextmanager
 async def store() -> AsyncIterator[BaseStore]:
     """The server's long-term store (langgraph.json `store.path`)."""
-    if get_settings().persistence == "memory":
-        yield _MEMORY_STORE
-        return
     async with _pool() as pool:
         pg_store = AsyncPostgresStore(pool)
         await pg_store.setup()

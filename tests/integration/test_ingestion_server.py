@@ -18,7 +18,8 @@ pytestmark = pytest.mark.integration
 
 async def stored_namespaces(server: DevServer, user_id: str) -> list[list[str]]:
     sdk = get_client(url=server.url)
-    return [list(ns) for ns in await sdk.store.list_namespaces(prefix=["users", user_id])]
+    found = await sdk.store.list_namespaces(prefix=["users", user_id])
+    return [list(ns) for ns in found["namespaces"]]
 
 
 async def test_manual_entries_round_trip(server: DevServer, user_id: str) -> None:

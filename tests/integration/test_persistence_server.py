@@ -57,7 +57,13 @@ async def _wait_running(sdk: Any, thread_id: str, run_id: str) -> None:
 
 
 def _second_input(user_id: str) -> dict[str, Any]:
-    return {"user_id": user_id, "device": "manual", "payload": payloads.manual_entries(days=1)}
+    # Every key is given: a key left out of a run's input keeps the thread's last value.
+    return {
+        "user_id": user_id,
+        "device": "manual",
+        "payload": payloads.manual_entries(days=1),
+        "uploads": [],
+    }
 
 
 @pytest.mark.parametrize("strategy", ["reject", "enqueue", "interrupt", "rollback"])

@@ -54,6 +54,7 @@ class DevServer:
     workdir: Path
     port: int = field(default_factory=free_port)
     jobs: int = 4
+    config: str = "langgraph.json"
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 

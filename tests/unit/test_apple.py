@@ -8,6 +8,7 @@ import tracemalloc
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +24,9 @@ from auren_graphs.ingestion.normalizers.apple_derive import (
     source_priority,
 )
 from auren_graphs.ingestion.normalizers.common import NormalizeContext
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "apple"
 CTX = NormalizeContext(user_id="user-alice")
@@ -108,14 +112,13 @@ class GeneratedExport(io.RawIOBase):
     def _generate(records: int) -> Iterator[bytes]:
         yield HEADER.encode()
         for n in range(records):
-            # One record every 30 s from 2026-01-01 00:00 -0800, formatted without datetime.
-            minutes, half = divmod(n, 2)
-            day, minute = divmod(minutes, 24 * 60)
-            moment = f"2026-01-{1 + day % 28:02d} {minute // 60:02d}:{minute % 60:02d}:{30 * half:02d} -0800"
+            # A heart rate and a 30 s step sample each minute from 2026-01-01 00:00 -0800.
+            day, minute = divmod(n // 2, 24 * 60)
+            moment = f"2026-01-{1 + day % 28:02d} {minute // 60:02d}:{minute % 60:02d}:00 -0800"
             if n % 2:
                 line = record("HKQuantityTypeIdentifierHeartRate", str(60 + n % 40), moment)
             else:
-                later = moment[:17] + "30" + moment[19:]
+                later = moment.replace(":00 -", ":30 -")
                 line = record(
                     "HKQuantityTypeIdentifierStepCount", str(n % 50), moment, later, "count"
                 )
@@ -125,14 +128,15 @@ class GeneratedExport(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while len(self._pending) < len(buffer):
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        while len(self._pending) < len(view):
             line = next(self._lines, None)
             if line is None:
                 break
             self._pending += line
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
+        size = min(len(view), len(self._pending))
+        view[:size] = self._pending[:size]
         self._pending = self._pending[size:]
         self.size += size
         return size
@@ -533,7 +537,9 @@ def test_intervals_of_different_kinds_are_not_mixed() -> None:
 
 
 def test_fixture_nights_across_dst_and_midnight() -> None:
-    nights = derive_sleep(intervals(fixture_batch(), "apple_sleep"))
+    stages = intervals(fixture_batch(), "apple_sleep")
+    assert min(s.start for s in stages).utcoffset() == PDT.utcoffset(None)  # kept as given
+    nights = derive_sleep(stages)
     # 2026-10-31 23:00 PDT to 2026-11-01 06:00 PST is 8 h, not the 7 h of the wall clock.
     assert nights[date(2026, 11, 1)] == {
         "sleep_duration": pytest.approx(8 * 3600),

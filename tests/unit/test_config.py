@@ -1,0 +1,30 @@
+"""The deployment configs agree with each other and name only what exists."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _config(name: str) -> dict[str, object]:
+    return json.loads((REPO / name).read_text())
+
+
+def test_memory_config_is_the_main_one_without_persistence() -> None:
+    main = _config("langgraph.json")
+    memory = _config("langgraph.memory.json")
+    assert {k: v for k, v in main.items() if k not in ("checkpointer", "store")} == memory
+
+
+def test_every_graph_and_factory_named_in_the_config_imports() -> None:
+    main = _config("langgraph.json")
+    targets = [*main["graphs"].values()]  # type: ignore[attr-defined]
+    for graph in targets:
+        module, attr = graph.split(":")
+        assert hasattr(importlib.import_module(module), attr), graph
+    for section in ("checkpointer", "store"):
+        module, attr = main[section]["path"].rsplit(".", 1)  # type: ignore[index]
+        assert callable(getattr(importlib.import_module(module), attr))
