@@ -12,6 +12,7 @@ async with AurenClient(url="http://127.0.0.1:2024") as auren:
 Everything public is listed in ``__all__``; the underscored modules are private.
 """
 
+from ._analysis import AnalysisEvent, AnalysisResult
 from ._client import AurenClient
 from ._errors import (
     AurenError,
@@ -37,6 +38,8 @@ from ._version import __version__
 __all__ = [
     "DEFAULT_URL",
     "DEVICES",
+    "AnalysisEvent",
+    "AnalysisResult",
     "AurenClient",
     "AurenError",
     "AurenTimeoutError",

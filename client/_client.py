@@ -10,11 +10,12 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, M
 from contextlib import ExitStack, aclosing, asynccontextmanager
 from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from langgraph_sdk.client import LangGraphClient
 
+from ._analysis import ANALYSIS_GRAPH, STREAM_MODES, AnalysisEvent, AnalysisResult, EventTranslator
 from ._errors import (
     AurenError,
     AurenTimeoutError,
@@ -22,6 +23,8 @@ from ._errors import (
     InvalidArgumentError,
     InvalidPayloadError,
     NotFoundError,
+    RunFailedError,
+    translate,
 )
 from ._files import (
     Chunk,
@@ -46,6 +49,9 @@ if TYPE_CHECKING:
     from ._sync import SyncAurenClient
 
 _SEARCH_PAGE = 500
+
+
+MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
 
 
 class AurenClient:
@@ -338,6 +344,61 @@ class AurenClient:
             )
             self._threads.add(thread)
         return thread
+
+    # -- analysis ------------------------------------------------------------------
+
+    async def stream_analysis(
+        self,
+        user_id: str,
+        request: str = "How is my recovery?",
+        *,
+        as_of: date | None = None,
+        context: Mapping[str, Any] | None = None,
+        assistant: str = ANALYSIS_GRAPH,
+        multitask_strategy: MultitaskStrategy = "enqueue",
+    ) -> AsyncGenerator[AnalysisEvent, None]:
+        """Analyse the user's data, streaming ``progress``, ``finding``, ``token``, ``done``.
+
+        ``enqueue`` by default: a follow-up question while one is being answered is
+        answered next, as a person expects, rather than refused or cutting the first
+        short. The stream is not retried once it has started: a repeated analysis
+        would stream its events twice.
+        """
+        check_label(user_id, "user_id")
+        thread = await self._ensure_thread(user_id, ANALYSIS_GRAPH)
+        run_input: dict[str, Any] = {"user_id": user_id, "request": request, "as_of": None}
+        if as_of is not None:
+            run_input["as_of"] = as_of.isoformat()
+        translator = EventTranslator()
+        try:
+            async for part in self._sdk.runs.stream(
+                thread,
+                assistant,
+                input=run_input,
+                context=dict(context) if context else None,
+                stream_mode=STREAM_MODES,
+                multitask_strategy=multitask_strategy,
+                if_not_exists="create",
+            ):
+                for event in translator.translate(part.event, part.data):
+                    yield event
+        except AurenError:
+            raise
+        except Exception as exc:
+            raise translate(exc, self.url) from exc
+        yield translator.done()
+
+    async def analyze(
+        self, user_id: str, request: str = "How is my recovery?", **kwargs: Any
+    ) -> AnalysisResult:
+        """The same analysis without streaming: its final result."""
+        result: AnalysisResult | None = None
+        async for event in self.stream_analysis(user_id, request, **kwargs):
+            if event.result is not None:
+                result = event.result
+        if result is None:  # pragma: no cover - stream_analysis always ends with done
+            raise RunFailedError("the analysis stream ended without a result")
+        return result
 
     # -- metrics -------------------------------------------------------------------
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from datetime import date
 from types import TracebackType
 from typing import Any, TypeVar
 
+from ._analysis import AnalysisEvent, AnalysisResult
 from ._client import AurenClient
 from ._files import Source
 from ._ingest import Payload
@@ -119,6 +120,27 @@ class SyncAurenClient:
     def metrics(self, user_id: str, metric: str, start: date, end: date) -> list[MetricRow]:
         """See :meth:`AurenClient.metrics`."""
         return self._call(self._client.metrics(user_id, metric, start, end))
+
+    def stream_analysis(
+        self, user_id: str, request: str = "How is my recovery?", **kwargs: Any
+    ) -> Iterator[AnalysisEvent]:
+        """See :meth:`AurenClient.stream_analysis`; events arrive as they are streamed."""
+        stream = self._client.stream_analysis(user_id, request, **kwargs)
+
+        async def step() -> AnalysisEvent | None:
+            return await anext(stream, None)
+
+        try:
+            while (event := self._call(step())) is not None:
+                yield event
+        finally:
+            self._call(stream.aclose())
+
+    def analyze(
+        self, user_id: str, request: str = "How is my recovery?", **kwargs: Any
+    ) -> AnalysisResult:
+        """See :meth:`AurenClient.analyze`."""
+        return self._call(self._client.analyze(user_id, request, **kwargs))
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._loop.is_closed():

@@ -1,0 +1,117 @@
+"""Analysis runs as typed events: what the server streams, in the client's words.
+
+The analysis graph streams custom events (`progress`, `finding`, and `token` when the
+deterministic writer narrates), the model's tokens through the message stream, and
+its state. These become :class:`AnalysisEvent` values of four types: ``progress``,
+``finding``, ``token`` and, last, ``done`` carrying the :class:`AnalysisResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langgraph_sdk.schema import StreamMode
+
+from ._errors import RunFailedError
+
+EventType = Literal["progress", "finding", "token", "done"]
+ANALYSIS_GRAPH = "analysis"
+STREAM_MODES: list[StreamMode] = ["custom", "messages-tuple", "values"]
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """One analysis: findings with their numbers, rules and grades, and a narrative."""
+
+    findings: list[dict[str, Any]]
+    narrative: str
+    narrative_source: str
+    fallback_reason: str | None
+    assessment: dict[str, Any]
+    method_version: str
+    run_id: str | None = None
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], run_id: str | None = None) -> AnalysisResult:
+        return cls(
+            findings=list(state.get("findings") or []),
+            narrative=str(state.get("narrative") or ""),
+            narrative_source=str(state.get("narrative_source") or ""),
+            fallback_reason=state.get("fallback_reason"),
+            assessment=dict(state.get("assessment") or {}),
+            method_version=str(state.get("method_version") or ""),
+            run_id=run_id,
+        )
+
+
+@dataclass(frozen=True)
+class AnalysisEvent:
+    """One streamed event. ``text`` is set for tokens, ``finding`` for findings,
+    ``result`` for ``done``; ``data`` is the raw payload."""
+
+    type: EventType
+    data: Mapping[str, Any] = field(default_factory=dict)
+    text: str = ""
+    finding: Mapping[str, Any] | None = None
+    result: AnalysisResult | None = None
+    source: str | None = None
+
+
+@dataclass
+class EventTranslator:
+    """Turns the SDK's stream parts of one run into AnalysisEvents."""
+
+    run_id: str | None = None
+    last_state: Mapping[str, Any] = field(default_factory=dict)
+
+    def translate(self, event: str, data: Any) -> list[AnalysisEvent]:
+        if event == "metadata" and isinstance(data, Mapping):
+            self.run_id = data.get("run_id", self.run_id)
+        elif event == "values" and isinstance(data, Mapping):
+            self.last_state = data
+        elif event == "custom" and isinstance(data, Mapping):
+            return _custom(data)
+        elif event.startswith("messages"):
+            return _model_token(data)
+        elif event == "error":
+            message = data.get("message") if isinstance(data, Mapping) else data
+            raise RunFailedError(f"the analysis run failed on the server: {message}")
+        return []
+
+    def done(self) -> AnalysisEvent:
+        result = AnalysisResult.from_state(self.last_state, self.run_id)
+        return AnalysisEvent("done", data=dict(self.last_state), result=result)
+
+
+def _custom(data: Mapping[str, Any]) -> list[AnalysisEvent]:
+    kind = data.get("event")
+    if kind == "progress":
+        return [AnalysisEvent("progress", data=data)]
+    if kind == "finding":
+        return [AnalysisEvent("finding", data=data, finding=data.get("finding"))]
+    if kind == "token":
+        return [
+            AnalysisEvent(
+                "token", data=data, text=str(data.get("text", "")), source=data.get("source")
+            )
+        ]
+    return []
+
+
+def _model_token(data: Any) -> list[AnalysisEvent]:
+    """A model token from the narrative node (other nodes' messages are not narrative)."""
+    if not (isinstance(data, list | tuple) and len(data) == 2):
+        return []
+    chunk, metadata = data
+    if not isinstance(chunk, Mapping) or not isinstance(metadata, Mapping):
+        return []
+    if metadata.get("langgraph_node") != "narrate":
+        return []
+    text = chunk.get("content")
+    if not isinstance(text, str) or not text:
+        return []
+    return [
+        AnalysisEvent("token", data={"event": "token", "text": text}, text=text, source="model")
+    ]
