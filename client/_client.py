@@ -6,7 +6,7 @@ import asyncio
 import functools
 import os
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, aclosing, asynccontextmanager
 from datetime import UTC, date, datetime
 from types import TracebackType
@@ -197,6 +197,36 @@ class AurenClient:
             key = await self._upload(user_id, device, document)
             return await self._ingest_run(user_id, device, uploads=[key])
 
+    async def ingest_batch(
+        self,
+        user_id: str,
+        device: str,
+        payloads: Iterable[Payload],
+        *,
+        timeout: float | None = 600.0,  # noqa: ASYNC109  (bounds the wait, as in ingest)
+        concurrency: int = 8,
+    ) -> IngestReport:
+        """Ingest many payloads (pages of one vendor) in one run: one queue wait, not many.
+
+        Each payload is staged in the store, up to ``concurrency`` at a time, and one
+        run ingests them in order. A wholly invalid payload stops the run there, raises
+        :class:`InvalidPayloadError`, and stores nothing from it or those after it.
+        """
+        check_label("user_id", user_id)
+        check_device(device)
+        documents = [as_json_payload(p) for p in payloads]
+        if not documents:
+            return IngestReport()
+        limit = asyncio.Semaphore(concurrency)
+
+        async def stage(document: JsonPayload) -> str:
+            async with limit:
+                return await self._upload(user_id, device, document)
+
+        async with _deadline(timeout, "the ingestion"):
+            keys = await asyncio.gather(*(stage(d) for d in documents))
+            return await self._ingest_run(user_id, device, uploads=list(keys))
+
     async def ingest_file(
         self,
         user_id: str,
@@ -364,7 +394,7 @@ class AurenClient:
         short. The stream is not retried once it has started: a repeated analysis
         would stream its events twice.
         """
-        check_label(user_id, "user_id")
+        check_label("user_id", user_id)
         thread = await self._ensure_thread(user_id, ANALYSIS_GRAPH)
         run_input: dict[str, Any] = {"user_id": user_id, "request": request, "as_of": None}
         if as_of is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
 from datetime import date
 from types import TracebackType
 from typing import Any, TypeVar
@@ -90,6 +90,12 @@ class SyncAurenClient:
     ) -> IngestReport:
         """See :meth:`AurenClient.ingest`."""
         return self._call(self._client.ingest(user_id, device, payload, timeout=timeout))
+
+    def ingest_batch(
+        self, user_id: str, device: str, payloads: Iterable[Payload], **kwargs: Any
+    ) -> IngestReport:
+        """See :meth:`AurenClient.ingest_batch`."""
+        return self._call(self._client.ingest_batch(user_id, device, payloads, **kwargs))
 
     def ingest_file(
         self,

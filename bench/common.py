@@ -1,0 +1,84 @@
+"""What every benchmark shares: real services, timing, RSS sampling, printing."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from langgraph.store.postgres.aio import AsyncPostgresStore
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+from tests.support.server import DevServer, server_env
+
+OUT = Path(__file__).parent / "out"
+
+
+@contextmanager
+def dev_server(postgres_uri: str, **env: str) -> Iterator[DevServer]:
+    workdir = Path(tempfile.mkdtemp(prefix="auren-bench-"))
+    server = DevServer(env=server_env(postgres_uri, **env), workdir=workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@asynccontextmanager
+async def postgres_store(uri: str) -> AsyncIterator[AsyncPostgresStore]:
+    """The store the server would use, in this process, for the in-process baselines."""
+    async with await AsyncConnection.connect(
+        uri, autocommit=True, prepare_threshold=0, row_factory=dict_row
+    ) as conn:
+        store = AsyncPostgresStore(conn)
+        await store.setup()
+        yield store
+
+
+@dataclass
+class PeakRss:
+    """Samples the resident memory of a process and its children until stopped."""
+
+    pid: int
+    peak: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                proc = psutil.Process(self.pid)
+                total = proc.memory_info().rss + sum(
+                    c.memory_info().rss for c in proc.children(recursive=True)
+                )
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    def __enter__(self) -> PeakRss:
+        threading.Thread(target=self._sample, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+
+
+def mb(size: int) -> str:
+    return f"{size / 2**20:.0f} MB"
+
+
+def row(label: str, value: str, note: str = "") -> None:
+    print(f"  {label:<58} {value:>16}  {note}")
+
+
+def header(title: str) -> None:
+    print(f"\n== {title}")
