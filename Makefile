@@ -23,7 +23,7 @@ dev: install
 ## The same on the dev server's own in-memory runtime (no Postgres; data kept in
 ## .langgraph_api/ files and can be lost when killed): quick experiments only.
 dev-memory: install
-	$(BIN)/langgraph dev --config langgraph.memory.json --port $(PORT) --no-browser --n-jobs-per-worker $(N_JOBS)
+	$(BIN)/langgraph dev --config langgraph.platform.json --port $(PORT) --no-browser --n-jobs-per-worker $(N_JOBS)
 
 ## The whole suite: lint, types, unit tests, then integration tests on a real server and Postgres.
 test: install lint typecheck

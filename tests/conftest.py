@@ -64,8 +64,8 @@ def server(postgres_uri: str, openai_standin: OpenAIStandIn) -> Iterator[DevServ
 
 @pytest.fixture(scope="session")
 def memory_server() -> Iterator[DevServer]:
-    """`langgraph dev` on its own in-memory runtime (`langgraph.memory.json`)."""
-    yield from _dev_server(server_env(None), config="langgraph.memory.json")
+    """`langgraph dev` on its own in-memory runtime (`langgraph.platform.json`)."""
+    yield from _dev_server(server_env(None), config="langgraph.platform.json")
 
 
 @pytest.fixture

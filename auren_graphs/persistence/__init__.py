@@ -2,7 +2,7 @@
 
 `checkpointer.path` and `store.path` in `langgraph.json` point here. With
 `AUREN_POSTGRES_URI` set they use that database, otherwise an embedded Postgres under
-`.auren/`. The in-memory mode is not here: `langgraph.memory.json` simply names no
+`.auren/`. The in-memory mode is not here: `langgraph.platform.json` simply names no
 checkpointer or store, so the dev server's own in-memory runtime (which supports every
 multitask strategy) is used. The server enters each factory once per event loop, so
 every loop gets its own connection pool.

@@ -15,7 +15,7 @@ def _config(name: str) -> dict[str, object]:
 
 def test_memory_config_is_the_main_one_without_persistence() -> None:
     main = _config("langgraph.json")
-    memory = _config("langgraph.memory.json")
+    memory = _config("langgraph.platform.json")
     assert {k: v for k, v in main.items() if k not in ("checkpointer", "store")} == memory
 
 
