@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, I
 from contextlib import ExitStack, aclosing, asynccontextmanager
 from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import httpx
 from langgraph_sdk.client import LangGraphClient
@@ -31,6 +31,7 @@ from ._files import (
     CountingReader,
     OpenedSource,
     Source,
+    check_apple_export,
     open_source,
     read_json,
     split_apple_export,
@@ -265,6 +266,7 @@ class AurenClient:
                         f"{opened.name} is XML, which only Apple Health exports are; "
                         "ingest it with device 'apple_health'"
                     )
+                await _check_whole_export(opened)
                 return await self._ingest_export(
                     user_id, opened, bar, batch_records, chunks_per_run, max_pending_runs
                 )
@@ -524,6 +526,31 @@ async def _deadline(seconds: float | None, what: str) -> AsyncIterator[None]:
             f"{what} did not finish within {seconds:g} s; the server keeps working on what "
             "it received, and sending it again is safe (ingestion is idempotent)"
         ) from exc
+
+
+async def _check_whole_export(opened: OpenedSource) -> None:
+    """Check a seekable export end to end before sending any of it (a fast parse that
+    builds nothing), so a file damaged part-way stores nothing. A pipe cannot be read
+    twice: its damage is found while sending, and the error carries what was ingested."""
+    if not opened.stream.seekable():
+        return
+    start = opened.stream.tell()
+    head = opened.head
+    await asyncio.to_thread(check_apple_export, _Rewound(head, opened.stream))
+    opened.stream.seek(start)
+
+
+class _Rewound:
+    """`head` (bytes already sniffed) followed by the rest of `stream`."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head, self._stream = head, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        return self._stream.read(size)
 
 
 async def _prefetch(chunks: Iterator[Chunk]) -> AsyncGenerator[Chunk, None]:

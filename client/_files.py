@@ -13,12 +13,9 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import IO, Literal
-from xml.etree.ElementTree import Element, ParseError, tostring
+from typing import IO, Literal, Protocol
+from xml.parsers import expat
 from xml.sax.saxutils import quoteattr
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
 
 from ._errors import InvalidPayloadError
 from ._settings import JSON_FILE_LIMIT
@@ -150,65 +147,150 @@ def read_json(opened: OpenedSource, on_read: Callable[[int], None]) -> str:
         raise InvalidPayloadError(f"{opened.name} is not UTF-8 text: {exc}") from exc
 
 
-def _document(locale: str, records: list[str]) -> str:
-    body = "\n".join(records)
+_READ_SIZE = 1 << 20
+
+
+class _ExportCutter:
+    """Finds where each top-level element of an export starts and ends, in bytes.
+
+    Expat reports the byte offset of every tag; a top-level element spans from its
+    own start to the next top-level start (or the root's end tag), so the raw text
+    of each Record can be copied as it is, without building or re-serializing any
+    element: a parse with no element objects at all.
+    """
+
+    def __init__(self) -> None:
+        self.parser = expat.ParserCreate()
+        self.parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        self.parser.StartDoctypeDeclHandler = self._doctype
+        self.parser.EntityDeclHandler = self._entity
+        self.parser.UnparsedEntityDeclHandler = self._entity
+        self.parser.ExternalEntityRefHandler = self._external
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+        self.depth = 0
+        self.locale = ""
+        self.open: tuple[int, bool] | None = None  # (start offset, kept?)
+        self.spans: list[tuple[int, int]] = []
+
+    def _doctype(
+        self, name: str, system_id: str | None, public_id: str | None, internal: int
+    ) -> None:
+        if system_id or public_id:
+            raise InvalidPayloadError(
+                "the export refers to an external DTD; refused, since a real Apple Health "
+                "export carries its DTD inline"
+            )
+
+    def _entity(self, *_: object) -> None:
+        raise InvalidPayloadError(
+            "the export declares XML entities (possible entity-expansion attack); refused, "
+            "since a real Apple Health export has none"
+        )
+
+    def _external(self, *_: object) -> int:
+        raise InvalidPayloadError("the export refers to an external XML entity; refused")
+
+    def _close_open(self, at: int) -> None:
+        if self.open is not None and self.open[1]:
+            self.spans.append((self.open[0], at))
+        self.open = None
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        if self.depth == 1:
+            if name != "HealthData":
+                raise InvalidPayloadError(
+                    f"an XML payload must be an Apple Health export (<HealthData>), not <{name}>"
+                )
+            self.locale = attrs.get("locale", "")
+        elif self.depth == 2:
+            at = self.parser.CurrentByteIndex
+            self._close_open(at)
+            self.open = (at, name in APPLE_ELEMENTS)
+
+    def _end(self, name: str) -> None:
+        if self.depth == 1:
+            self._close_open(self.parser.CurrentByteIndex)
+        self.depth -= 1
+
+
+def _document(locale: str, body: bytes) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<HealthData locale={quoteattr(locale)}>\n{body}\n</HealthData>\n"
+        f"<HealthData locale={quoteattr(locale)}>\n{body.decode('utf-8')}\n</HealthData>\n"
     )
 
 
 def split_apple_export(source: IO[bytes] | CountingReader, batch_records: int) -> Iterator[Chunk]:
     """Yield the export's ``Record``/``Workout`` elements, ``batch_records`` per document.
 
+    The raw text of each element is copied into a small standalone export, so the
+    server parses the vendor's own markup. Memory holds one batch and one read.
     Entity declarations and external references are refused (billion laughs, XXE);
     the internal DTD of ELEMENT/ATTLIST declarations real exports carry is allowed.
     """
     if batch_records < 1:
         raise ValueError("batch_records must be at least 1")
-    root: Element | None = None
-    locale = ""
-    depth = 0
-    batch: list[str] = []
-    events = iterparse(
-        source,
-        events=("start", "end"),
-        forbid_dtd=False,
-        forbid_entities=True,
-        forbid_external=True,
-    )
+    cutter = _ExportCutter()
+    buffer = bytearray()
+    base = 0  # stream offset of buffer[0]
+    while True:
+        data = source.read(_READ_SIZE)
+        buffer += data
+        _parse(cutter, data, final=not data)
+        while len(cutter.spans) >= batch_records or (not data and cutter.spans):
+            batch, cutter.spans = cutter.spans[:batch_records], cutter.spans[batch_records:]
+            body = b"\n".join(bytes(buffer[s - base : e - base]).rstrip() for s, e in batch)
+            yield Chunk(_document(cutter.locale, body), len(batch))
+            # Drop what has been sent; keep from the first byte still needed.
+            keep_from = min([s for s, _ in cutter.spans] + [batch[-1][1]])
+            if cutter.open is not None:
+                keep_from = min(keep_from, cutter.open[0])
+            del buffer[: keep_from - base]
+            base = keep_from
+        if cutter.open is None and not cutter.spans:
+            # Nothing pending (between elements, or inside skipped ones): keep only
+            # what the parser has not reached yet.
+            reached = cutter.parser.CurrentByteIndex
+            if reached > base:
+                del buffer[: reached - base]
+                base = reached
+        if not data:
+            return
+
+
+def _parse(cutter: _ExportCutter, data: bytes, *, final: bool) -> None:
     try:
-        for event, elem in events:
-            if event == "start":
-                depth += 1
-                if depth == 1:
-                    root, locale = _check_root(elem), elem.get("locale", "")
-                continue
-            depth -= 1
-            if depth != 1 or root is None:
-                continue
-            if elem.tag in APPLE_ELEMENTS:
-                elem.tail = None
-                batch.append(tostring(elem, encoding="unicode"))
-            # Drop what has been copied; the root would otherwise grow with the file.
-            del root[:]
-            if len(batch) >= batch_records:
-                yield Chunk(_document(locale, batch), len(batch))
-                batch = []
-    except DefusedXmlException as exc:
+        cutter.parser.Parse(data, final)
+    except expat.ExpatError as exc:
         raise InvalidPayloadError(
-            f"the export declares XML entities or external references ({exc}); "
-            "refused, since a real Apple Health export has none"
+            f"the export is not well-formed XML: {expat.ErrorString(exc.code)} at line "
+            f"{exc.lineno}, column {exc.offset}"
         ) from exc
-    except ParseError as exc:
-        raise InvalidPayloadError(f"the export is not well-formed XML: {exc}") from exc
-    if batch:
-        yield Chunk(_document(locale, batch), len(batch))
 
 
-def _check_root(elem: Element) -> Element:
-    if elem.tag != "HealthData":
-        raise InvalidPayloadError(
-            f"an XML payload must be an Apple Health export (<HealthData>), not <{elem.tag}>"
-        )
-    return elem
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def check_apple_export(source: _Readable) -> None:
+    """Parse the whole export once, fast, without callbacks that build anything.
+
+    Run before anything is sent, so a file damaged part-way stores nothing.
+    """
+    cutter = _ExportCutter()
+    cutter.parser.StartElementHandler = _root_only(cutter)
+    cutter.parser.EndElementHandler = None
+    while data := source.read(_READ_SIZE):
+        _parse(cutter, data, final=False)
+    _parse(cutter, b"", final=True)
+
+
+def _root_only(cutter: _ExportCutter) -> Callable[[str, dict[str, str]], None]:
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if cutter.depth == 0:
+            cutter._start(name, attrs)
+            cutter.parser.StartElementHandler = None  # the rest only needs well-formedness
+
+    return start

@@ -807,7 +807,7 @@ async def test_ingest_file_entity_attack_sends_nothing(fake: FakeServer, tmp_pat
     assert fake.uploads() == {} and fake.runs == []
 
 
-async def test_ingest_file_truncated_export_ingests_what_came_before(
+async def test_ingest_file_damaged_part_way_stores_nothing(
     fake: FakeServer, tmp_path: Path
 ) -> None:
     text = _export(50)
@@ -816,6 +816,40 @@ async def test_ingest_file_truncated_export_ingests_what_came_before(
     async with fake.client() as auren:
         with pytest.raises(InvalidPayloadError, match="not well-formed") as caught:
             await auren.ingest_file(USER, "apple_health", path, progress=False, batch_records=10)
+    assert caught.value.partial_report is None
+    assert fake.uploads() == {}
+    assert fake.runs == []
+
+
+class _Pipe(io.RawIOBase):
+    """A stream that cannot seek, like stdin."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+async def test_ingest_from_a_pipe_damaged_part_way_reports_what_came_before(
+    fake: FakeServer,
+) -> None:
+    text = _export(50)
+    damaged = text[: text.index("<Record", len(text) // 2) + 20].encode()
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="not well-formed") as caught:
+            await auren.ingest_file(
+                USER,
+                "apple_health",
+                io.BufferedReader(_Pipe(damaged)),
+                progress=False,
+                batch_records=10,
+            )
     partial = caught.value.partial_report
     assert partial is not None and partial.accepted == 20
     assert "20 records before that point were ingested" in str(caught.value)
