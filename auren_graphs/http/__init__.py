@@ -1,0 +1,1 @@
+"""AUREN's own HTTP surface, mounted by the LangGraph server (`http.app`)."""

@@ -1,0 +1,197 @@
+"""`/webhooks/oura`: the subscription challenge (GET) and Oura's notifications (POST).
+
+A subscription is confirmed by a GET with `verification_token` and `challenge`; we answer
+`{"challenge": ...}` when the token is AUREN_OURA_VERIFICATION_TOKEN, 403 otherwise.
+Notifications carry `x-oura-signature`: the hex HMAC-SHA256 (Oura sends it upper-case;
+compared case-insensitively) of the `x-oura-timestamp` value followed by the raw body,
+keyed by the app's client secret; the timestamp is Unix seconds. The body names the
+object: `{"event_type": "create" | "update" | "delete", "data_type": "daily_sleep",
+"object_id": "...", "user_id": "...", "event_time": "..."}`; the document is fetched from
+`/v2/usercollection/{data_type}/{object_id}` with the user's token.
+
+Event key: `data_type:object_id:event_type:event_time` (a redelivery repeats it; a
+later update has a later `event_time`). Without `event_time` the signed timestamp
+stands in, as for WHOOP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from auren_graphs.settings import get_settings
+from auren_graphs.webhooks.common import (
+    RefusedError,
+    check_timestamp,
+    connection_of,
+    parse_json,
+    read_body,
+    require_json,
+)
+from auren_graphs.webhooks.events import Event, Outcome, Results, skipped
+from auren_graphs.webhooks.processing import fetch_and_ingest
+from auren_graphs.webhooks.runtime import WebhookRuntime, secret_value
+from auren_graphs.webhooks.vendors import VendorError, bearer_token
+
+VENDOR = "oura"
+SIGNATURE_HEADER = "x-oura-signature"
+TIMESTAMP_HEADER = "x-oura-timestamp"
+EVENT_TYPES = frozenset({"create", "update", "delete"})
+# The collections the Oura normalizer reads whose documents can be fetched one by one
+# (heart rate has no single-document endpoint; workouts, tags and the like are not stored).
+FETCHED_TYPES = frozenset(
+    {"daily_sleep", "sleep", "daily_readiness", "daily_activity", "daily_spo2"}
+)
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_DATA_TYPE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Oura's signature of a delivery (also what tests sign with)."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256)
+    return mac.hexdigest().upper()
+
+
+def verify(secret: str, headers: Any, body: bytes, *, now: float, window: float) -> str:
+    """The signed timestamp header as sent; 401 unless the delivery is signed with
+    `secret` and its timestamp is within `window` seconds of `now`."""
+    signature = headers.get(SIGNATURE_HEADER)
+    raw = headers.get(TIMESTAMP_HEADER)
+    if not signature:
+        raise RefusedError(401, "the x-oura-signature header is missing")
+    check_timestamp(raw, "x-oura-timestamp", now=now, window=window)
+    timestamp = raw.strip() if raw else ""
+    expected = sign(secret, timestamp, body).encode()
+    if not hmac.compare_digest(expected, signature.strip().upper().encode("latin-1")):
+        raise RefusedError(401, "the x-oura-signature does not match the body")
+    return timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    event_type: str
+    data_type: str
+    object_id: str
+    user_id: str
+    event_time: str | None
+
+    @property
+    def fetchable(self) -> bool:
+        return self.event_type in ("create", "update") and self.data_type in FETCHED_TYPES
+
+    def key(self, timestamp: str) -> str:
+        when = self.event_time or f"ts-{timestamp}"
+        return f"{self.data_type}:{self.object_id}:{self.event_type}:{when}"
+
+
+def parse(document: Any) -> Notification:
+    if not isinstance(document, dict):
+        raise RefusedError(400, "an Oura notification is a JSON object")
+    event_type = document.get("event_type")
+    if event_type not in EVENT_TYPES:
+        raise RefusedError(400, "event_type must be create, update or delete")
+    data_type = document.get("data_type")
+    if not isinstance(data_type, str) or not _DATA_TYPE.match(data_type):
+        raise RefusedError(400, "data_type must be an Oura collection name such as 'daily_sleep'")
+    object_id = document.get("object_id")
+    if not isinstance(object_id, str) or not _SAFE_ID.match(object_id):
+        raise RefusedError(400, "object_id must be an Oura document id")
+    user_id = document.get("user_id")
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        user_id = str(user_id)
+    if not isinstance(user_id, str) or not _SAFE_ID.match(user_id):
+        raise RefusedError(400, "user_id must be Oura's user id")
+    event_time = document.get("event_time")
+    if event_time is not None and (not isinstance(event_time, str) or len(event_time) > 64):
+        raise RefusedError(400, "event_time must be a timestamp string")
+    return Notification(event_type, data_type, object_id, user_id, event_time or None)
+
+
+# ----------------------------------------------------------------------- the routes
+
+
+async def challenge(request: Request) -> Response:
+    """Answer Oura's subscription check. The token arrives in the query string, so the
+    query is redacted from the request before the access log reads it."""
+    params = request.query_params
+    token, answer = params.get("verification_token"), params.get("challenge")
+    request.scope["query_string"] = urlencode(
+        {"verification_token": "[redacted]", "challenge": answer or ""}
+    ).encode()
+    try:
+        expected = secret_value(
+            get_settings().oura_verification_token, "AUREN_OURA_VERIFICATION_TOKEN"
+        )
+    except RefusedError as refusal:
+        return refusal.response()
+    if not token or not answer:
+        return JSONResponse({"error": "verification_token and challenge are required"}, 400)
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        return JSONResponse({"error": "the verification token does not match"}, 403)
+    return JSONResponse({"challenge": answer})
+
+
+async def receive(rt: WebhookRuntime, request: Request) -> tuple[Response, str]:
+    secret = secret_value(rt.settings.oura_client_secret, "OURA_CLIENT_SECRET")
+    require_json(request)
+    body = await read_body(request, rt.settings.webhook_max_body_bytes)
+    timestamp = verify(
+        secret,
+        request.headers,
+        body,
+        now=time.time(),
+        window=rt.settings.webhook_replay_window_seconds,
+    )
+    note = parse(parse_json(body))
+    user_id = await rt.owner(VENDOR, note.user_id, "Oura")
+    stored = {
+        "event_type": note.event_type,
+        "data_type": note.data_type,
+        "object_id": note.object_id,
+        "user_id": note.user_id,
+        "event_time": note.event_time,
+    }
+    return await rt.acknowledge(
+        VENDOR,
+        note.key(timestamp),
+        user_id,
+        json.dumps(stored),
+        process=note.fetchable,
+        note=None if note.fetchable else f"{note.event_type} {note.data_type}: nothing to fetch",
+    )
+
+
+async def process(rt: WebhookRuntime, events: list[Event]) -> Results:
+    """Fetch the announced documents with the user's token; ingest them in one run."""
+    connection = await connection_of(rt.sdk, events[0].user_id, VENDOR)
+    connected = str(connection.get("vendor_user_id")) if connection else None
+    results: dict[int, Outcome | BaseException] = {}
+    live = []
+    for event in events:
+        oura_user = str(event.payload["user_id"])
+        if oura_user != connected:
+            results[event.id] = skipped(f"Oura user {oura_user} is no longer connected")
+        else:
+            live.append(event)
+    try:
+        token = bearer_token(connection, "Oura")
+    except VendorError as exc:
+        return {**results, **{event.id: exc for event in live}}
+    api = rt.vendors[VENDOR]
+
+    def path(event: Event) -> str:
+        return f"/v2/usercollection/{event.payload['data_type']}/{event.payload['object_id']}"
+
+    async def fetch_event(event: Event) -> list[Any]:
+        return [await api.get_json(path(event), token)]
+
+    return {**results, **await fetch_and_ingest(rt.sdk, VENDOR, live, fetch_event, path)}

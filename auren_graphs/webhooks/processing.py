@@ -1,0 +1,63 @@
+"""Processing a claimed batch: fetch each announced object once, ingest them in one run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
+
+from langgraph_sdk.client import LangGraphClient
+
+from auren_graphs.webhooks.events import Event, Outcome, Results, done
+from auren_graphs.webhooks.ingest import ingest
+
+FETCHES_AT_ONCE = 8
+
+
+async def fetch_and_ingest(
+    sdk: LangGraphClient,
+    device: str,
+    events: list[Event],
+    fetch: Callable[[Event], Awaitable[list[Any]]],
+    key: Callable[[Event], Hashable],
+) -> Results:
+    """`fetch` the documents of each event (events with the same `key` announce the same
+    object: fetched once), then ingest everything fetched in one run for the batch's user.
+    An event whose fetch failed gets its exception; the others share the run's outcome."""
+    results: dict[int, Outcome | BaseException] = {}
+    if not events:
+        return results
+    groups: dict[Hashable, list[Event]] = {}
+    for event in events:
+        groups.setdefault(key(event), []).append(event)
+    limit = asyncio.Semaphore(FETCHES_AT_ONCE)
+
+    async def fetch_once(event: Event) -> list[Any]:
+        async with limit:
+            return await fetch(event)
+
+    fetched = await asyncio.gather(
+        *(fetch_once(group[0]) for group in groups.values()), return_exceptions=True
+    )
+    documents: dict[str, Any] = {}
+    succeeded: list[Event] = []
+    for group, outcome in zip(groups.values(), fetched, strict=True):
+        if isinstance(outcome, BaseException):
+            results.update({event.id: outcome for event in group})
+            continue
+        succeeded.extend(group)
+        for document in outcome:
+            # The same record reached by two events (a recovery brings its sleep) once.
+            documents.setdefault(json.dumps(document, sort_keys=True), document)
+    if succeeded:
+        upload_key = f"webhook-{min(event.id for event in succeeded)}"
+        try:
+            report = await ingest(
+                sdk, events[0].user_id, device, list(documents.values()), upload_key=upload_key
+            )
+        except Exception as exc:
+            results.update({event.id: exc for event in succeeded})
+        else:
+            results.update({event.id: done(report) for event in succeeded})
+    return results

@@ -1,0 +1,246 @@
+"""`POST /webhooks/whoop`: WHOOP's notifications, verified and recorded; objects fetched later.
+
+WHOOP (developer.whoop.com/docs/developing/webhooks) signs each delivery:
+`X-WHOOP-Signature = base64(HMAC-SHA256(client_secret, X-WHOOP-Signature-Timestamp + raw
+body))`, the timestamp in milliseconds since the epoch. The body carries ids only:
+`{"user_id": 10129, "id": ..., "type": "recovery.updated", "trace_id": "..."}`. In API v2
+sleep and workout ids are UUIDs; a recovery event's id is its cycle's id (an integer).
+A UUID in a recovery event is taken as the sleep's id (the v2 recovery is keyed by its
+sleep as well), and its cycle is found from that sleep.
+
+Event key: `type:id:trace_id`. A redelivery repeats the same body, so the same key; a
+later change to the same object comes with a new trace id, so a new event. Without a
+`trace_id` the signed timestamp stands in (a redelivery is then processed twice, which
+ingestion's idempotency makes harmless, rather than an update being lost).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from auren_graphs.webhooks.common import (
+    RefusedError,
+    check_timestamp,
+    connection_of,
+    parse_json,
+    read_body,
+    require_json,
+)
+from auren_graphs.webhooks.events import Event, Outcome, Results, skipped
+from auren_graphs.webhooks.processing import fetch_and_ingest
+from auren_graphs.webhooks.runtime import WebhookRuntime, secret_value
+from auren_graphs.webhooks.vendors import (
+    VendorClient,
+    VendorError,
+    VendorNotFoundError,
+    bearer_token,
+)
+
+VENDOR = "whoop"
+SIGNATURE_HEADER = "x-whoop-signature"
+TIMESTAMP_HEADER = "x-whoop-signature-timestamp"
+FETCHED_KINDS = frozenset({"recovery", "sleep", "workout", "cycle"})
+_INTEGER = re.compile(r"^[0-9]{1,19}$")
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """WHOOP's signature of a delivery (also what tests sign with)."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify(
+    secret: str, headers: Any, body: bytes, *, now: float, window: float
+) -> tuple[str, float]:
+    """The signed timestamp header (as sent, and in seconds); 401 unless the delivery is
+    signed with `secret` and its timestamp is within `window` seconds of `now`."""
+    signature = headers.get(SIGNATURE_HEADER)
+    raw_timestamp = headers.get(TIMESTAMP_HEADER)
+    if not signature:
+        raise RefusedError(401, "the X-WHOOP-Signature header is missing")
+    seconds = check_timestamp(raw_timestamp, "X-WHOOP-Signature-Timestamp", now=now, window=window)
+    expected = sign(secret, raw_timestamp.strip() if raw_timestamp else "", body)
+    if not hmac.compare_digest(expected.encode(), signature.strip().encode("latin-1")):
+        raise RefusedError(401, "the X-WHOOP-Signature does not match the body")
+    return raw_timestamp.strip() if raw_timestamp else "", seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    user_id: str
+    object_id: str
+    type: str
+    trace_id: str | None
+
+    @property
+    def kind(self) -> str:
+        return self.type.split(".", 1)[0]
+
+    @property
+    def action(self) -> str:
+        return self.type.split(".", 1)[1] if "." in self.type else ""
+
+    @property
+    def fetchable(self) -> bool:
+        return self.action == "updated" and self.kind in FETCHED_KINDS
+
+    def key(self, timestamp: str) -> str:
+        return f"{self.type}:{self.object_id}:{self.trace_id or f'ts-{timestamp}'}"
+
+
+def parse(document: Any) -> Notification:
+    """The notification's fields, checked; 400 with the first problem found."""
+    if not isinstance(document, dict):
+        raise RefusedError(400, "a WHOOP notification is a JSON object")
+    user_id = document.get("user_id")
+    if isinstance(user_id, bool) or not (
+        isinstance(user_id, int) or (isinstance(user_id, str) and _INTEGER.match(user_id))
+    ):
+        raise RefusedError(400, "user_id must be WHOOP's integer user id")
+    kind = document.get("type")
+    if not isinstance(kind, str) or not re.fullmatch(r"[a-z_]{1,40}\.[a-z_]{1,40}", kind):
+        raise RefusedError(400, "type must be a WHOOP event type such as 'sleep.updated'")
+    trace = document.get("trace_id")
+    if trace is not None and (not isinstance(trace, str) or len(trace) > 200):
+        raise RefusedError(400, "trace_id must be a string")
+    return Notification(str(int(user_id)), _object_id(document.get("id")), kind, trace or None)
+
+
+def _object_id(value: Any) -> str:
+    """An integer or a UUID, normalized; anything else could not be put in a URL safely."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str):
+        if _INTEGER.match(value):
+            return str(int(value))
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
+    raise RefusedError(400, "id must be a WHOOP object id (an integer or a UUID)")
+
+
+# ----------------------------------------------------------------- fetch (the worker)
+
+
+async def fetch(api: VendorClient, note: dict[str, Any], token: str) -> list[Any]:
+    """The WHOOP v2 records the notification announces, as one list the WHOOP normalizer
+    takes. A recovery comes with its sleep and cycle: the normalizer dates a recovery by
+    its sleep, and the cycle's strain is refreshed at the same time."""
+    kind, object_id = str(note["type"]).split(".", 1)[0], str(note["id"])
+    if kind == "sleep":
+        return [await api.get_json(f"/v2/activity/sleep/{object_id}", token)]
+    if kind == "workout":
+        return [await api.get_json(f"/v2/activity/workout/{object_id}", token)]
+    if kind == "cycle":
+        return [await api.get_json(f"/v2/cycle/{object_id}", token)]
+    return await _recovery_with_context(api, object_id, token)
+
+
+async def _recovery_with_context(api: VendorClient, object_id: str, token: str) -> list[Any]:
+    sleep: Any = None
+    if _INTEGER.match(object_id):
+        cycle_id = object_id
+    else:
+        sleep = await api.get_json(f"/v2/activity/sleep/{object_id}", token)
+        cycle_id = str(sleep.get("cycle_id")) if isinstance(sleep, dict) else ""
+        if not _INTEGER.match(cycle_id):
+            raise VendorNotFoundError(f"WHOOP sleep {object_id} names no cycle")
+    recovery = await api.get_json(f"/v2/cycle/{cycle_id}/recovery", token)
+    records: list[Any] = []
+    cycle = await _optional(api, f"/v2/cycle/{cycle_id}", token)
+    if cycle is not None:
+        records.append(cycle)
+    sleep_id = _uuid_or_none(recovery.get("sleep_id") if isinstance(recovery, dict) else None)
+    if sleep is None and sleep_id is not None:
+        sleep = await _optional(api, f"/v2/activity/sleep/{sleep_id}", token)
+    if sleep is not None:
+        records.append(sleep)
+    records.append(recovery)
+    return records
+
+
+def _uuid_or_none(value: Any) -> str | None:
+    try:
+        return str(uuid.UUID(str(value))) if value is not None else None
+    except ValueError:
+        return None
+
+
+async def _optional(api: VendorClient, path: str, token: str) -> Any:
+    """Context records: a missing one is no reason to drop the recovery."""
+    try:
+        return await api.get_json(path, token)
+    except VendorNotFoundError:
+        return None
+
+
+# ----------------------------------------------------------------------- the route
+
+
+async def receive(rt: WebhookRuntime, request: Request) -> tuple[Response, str]:
+    """Verify, parse, map to our user, record; see the module docstring for the rules."""
+    secret = secret_value(rt.settings.whoop_client_secret, "WHOOP_CLIENT_SECRET")
+    require_json(request)
+    body = await read_body(request, rt.settings.webhook_max_body_bytes)
+    timestamp, _ = verify(
+        secret,
+        request.headers,
+        body,
+        now=time.time(),
+        window=rt.settings.webhook_replay_window_seconds,
+    )
+    note = parse(parse_json(body))
+    user_id = await rt.owner(VENDOR, note.user_id, "WHOOP")
+    stored = {
+        "user_id": int(note.user_id),
+        "id": note.object_id,
+        "type": note.type,
+        "trace_id": note.trace_id,
+    }
+    return await rt.acknowledge(
+        VENDOR,
+        note.key(timestamp),
+        user_id,
+        json.dumps(stored),
+        process=note.fetchable,
+        note=None if note.fetchable else f"{note.type}: nothing to fetch",
+    )
+
+
+async def process(rt: WebhookRuntime, events: list[Event]) -> Results:
+    """Fetch what the notifications announce with the user's token; ingest it in one run."""
+    connection = await connection_of(rt.sdk, events[0].user_id, VENDOR)
+    connected = str(connection.get("vendor_user_id")) if connection else None
+    results: dict[int, Outcome | BaseException] = {}
+    live = []
+    for event in events:
+        whoop_user = str(event.payload["user_id"])
+        if whoop_user != connected:
+            results[event.id] = skipped(f"WHOOP user {whoop_user} is no longer connected")
+        else:
+            live.append(event)
+    try:
+        token = bearer_token(connection, "WHOOP")
+    except VendorError as exc:
+        return {**results, **{event.id: exc for event in live}}
+    api = rt.vendors[VENDOR]
+
+    async def fetch_event(event: Event) -> list[Any]:
+        return await fetch(api, event.payload, token)
+
+    def object_key(event: Event) -> tuple[str, str]:
+        return (str(event.payload["type"]), str(event.payload["id"]))
+
+    return {**results, **await fetch_and_ingest(rt.sdk, VENDOR, live, fetch_event, object_key)}
