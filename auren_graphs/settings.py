@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,19 @@ class Settings(BaseSettings):
     model_breaker_reset_seconds: float = Field(
         default=30.0, gt=0, description="How long an open breaker keeps the model out."
     )
+    # auth
+    service_api_keys: str = Field(
+        default="",
+        repr=False,
+        description="Comma-separated API keys of trusted services (sent as x-api-key).",
+    )
+    jwt_secret: str | None = Field(
+        default=None, repr=False, description="HS256 secret of end-user tokens (JWT, sub=user)."
+    )
+    auth_mode: Literal["auto", "required", "open"] = Field(
+        default="auto",
+        description="auto: enforce when keys or a JWT secret are set, open otherwise (dev only).",
+    )
     openai_api_key: str | None = Field(
         default=None,
         validation_alias="OPENAI_API_KEY",
@@ -41,8 +55,86 @@ class Settings(BaseSettings):
         validation_alias="OPENAI_BASE_URL",
         description="OpenAI-compatible endpoint (a proxy, a gateway, or a test stand-in).",
     )
+    # webhooks
+    whoop_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="WHOOP_CLIENT_SECRET",
+        description="WHOOP app client secret: the key of X-WHOOP-Signature.",
+    )
+    oura_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias="OURA_CLIENT_SECRET",
+        description="Oura app client secret: the key of x-oura-signature.",
+    )
+    oura_verification_token: SecretStr | None = Field(
+        default=None, description="Token Oura sends with a subscription's verification challenge."
+    )
+    whoop_api_url: str = Field(
+        default="https://api.prod.whoop.com/developer", description="WHOOP API base URL."
+    )
+    oura_api_url: str = Field(default="https://api.ouraring.com", description="Oura API base URL.")
+    database_uri: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URI",
+        description="The platform's own Postgres (docker deploy): holds the webhook events when "
+        "AUREN_POSTGRES_URI is unset.",
+    )
+    langgraph_store: str | None = Field(
+        default=None,
+        validation_alias="LANGGRAPH_STORE",
+        description="The server's store config (set by the server from langgraph.json).",
+    )
+    webhook_replay_window_seconds: float = Field(
+        default=300.0, gt=0, description="Signed timestamps further than this from now are refused."
+    )
+    webhook_max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Largest vendor notification body (WHOOP, Oura)."
+    )
+    push_max_body_bytes: int = Field(
+        default=16 << 20, ge=1024, description="Largest pushed document (Apple Health, manual)."
+    )
+    webhook_owner_cache_seconds: float = Field(
+        default=10.0, ge=0, description="How long a vendor account's owner is remembered."
+    )
+    webhook_workers: int = Field(
+        default=4, ge=1, le=64, description="Events processed at once by this server process."
+    )
+    webhook_batch_size: int = Field(
+        default=50, ge=1, le=500, description="Events of one user ingested in one run, at most."
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the worker looks for events that became due."
+    )
+    webhook_max_attempts: int = Field(
+        default=10, ge=1, description="Processing attempts before an event is marked failed."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=2.0, gt=0, description="First retry delay; doubles with each attempt."
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=900.0, gt=0, description="Longest delay between two attempts."
+    )
+    webhook_process_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="Bound on one attempt (vendor fetch and ingestion run)."
+    )
+    vendor_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Timeout of one vendor API request."
+    )
+    vendor_retries: int = Field(
+        default=2, ge=0, description="Quick retries of a vendor request (connection, 5xx, 429)."
+    )
+    vendor_breaker_threshold: int = Field(
+        default=5, ge=1, description="Consecutive vendor failures that open its circuit breaker."
+    )
+    vendor_breaker_reset_seconds: float = Field(
+        default=30.0, gt=0, description="How long an open vendor breaker defers calls."
+    )
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def service_keys(settings: Settings) -> list[str]:
+    return [key.strip() for key in settings.service_api_keys.split(",") if key.strip()]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -16,21 +14,15 @@ from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from tests.support.server import DevServer, server_env
+from tests.support.server import DevServer, running_server, server_env
 
 OUT = Path(__file__).parent / "out"
 
 
 @contextmanager
 def dev_server(postgres_uri: str, **env: str) -> Iterator[DevServer]:
-    workdir = Path(tempfile.mkdtemp(prefix="auren-bench-"))
-    server = DevServer(env=server_env(postgres_uri, **env), workdir=workdir)
-    server.start()
-    try:
+    with running_server(server_env(postgres_uri, **env)) as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @asynccontextmanager

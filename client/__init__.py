@@ -13,6 +13,20 @@ Everything public is listed in ``__all__``; the underscored modules are private.
 """
 
 from ._analysis import AnalysisEvent, AnalysisResult
+from ._assistants import (
+    AssistantDiff,
+    AssistantFile,
+    AssistantHistory,
+    AssistantsManager,
+    AssistantStatus,
+    AssistantVersion,
+    InvalidAssistantFileError,
+    KeyChange,
+    SwitchOutcome,
+    SyncAssistantsManager,
+    SyncOutcome,
+    assistant_id,
+)
 from ._client import AurenClient
 from ._errors import (
     AurenError,
@@ -31,6 +45,13 @@ from ._errors import (
 )
 from ._ids import thread_id
 from ._models import DeviceConnection, IngestReport, MetricRow, Rejection, Rejections
+from ._rollout import (
+    RolloutConflictError,
+    RolloutDecision,
+    RolloutManager,
+    RolloutStatus,
+    SyncRolloutManager,
+)
 from ._settings import DEFAULT_URL, DEVICES
 from ._sync import SyncAurenClient
 from ._version import __version__
@@ -40,6 +61,12 @@ __all__ = [
     "DEVICES",
     "AnalysisEvent",
     "AnalysisResult",
+    "AssistantDiff",
+    "AssistantFile",
+    "AssistantHistory",
+    "AssistantStatus",
+    "AssistantVersion",
+    "AssistantsManager",
     "AurenClient",
     "AurenError",
     "AurenTimeoutError",
@@ -49,18 +76,29 @@ __all__ = [
     "DeviceConnection",
     "IngestReport",
     "InvalidArgumentError",
+    "InvalidAssistantFileError",
     "InvalidPayloadError",
+    "KeyChange",
     "MetricRow",
     "NotFoundError",
     "Rejection",
     "Rejections",
     "RequestRejectedError",
+    "RolloutConflictError",
+    "RolloutDecision",
+    "RolloutManager",
+    "RolloutStatus",
     "RunFailedError",
     "ServerError",
     "StatusError",
+    "SwitchOutcome",
+    "SyncAssistantsManager",
     "SyncAurenClient",
+    "SyncOutcome",
+    "SyncRolloutManager",
     "UnexpectedResponseError",
     "__version__",
+    "assistant_id",
     "thread_id",
 ]
 

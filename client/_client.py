@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -16,6 +17,7 @@ import httpx
 from langgraph_sdk.client import LangGraphClient
 
 from ._analysis import ANALYSIS_GRAPH, STREAM_MODES, AnalysisEvent, AnalysisResult, EventTranslator
+from ._assistants import AssistantsManager
 from ._errors import (
     AurenError,
     AurenTimeoutError,
@@ -43,6 +45,7 @@ from ._models import DeviceConnection, IngestReport, MetricRow
 from ._pipeline import RunPipeline
 from ._progress import IngestProgress
 from ._retry import Retrier
+from ._rollout import RolloutManager
 from ._settings import INGESTION_GRAPH, resolve_api_key, resolve_url
 from ._version import __version__
 
@@ -81,11 +84,14 @@ class AurenClient:
         retries: int = 3,
         retry_backoff: float = 0.5,
         http_client: httpx.AsyncClient | None = None,
+        token: str | None = None,
     ) -> None:
         self.url = resolve_url(url)
-        api_key = resolve_api_key(api_key)
+        # A user's token (a JWT from AUREN's issuer) instead of a service key: it
+        # reaches only that user's data.
+        api_key = None if token else resolve_api_key(api_key)
         self._owns_http = http_client is None
-        self._http = http_client or _build_http_client(self.url, api_key, timeout)
+        self._http = http_client or _build_http_client(self.url, api_key, timeout, token)
         if http_client is not None and not str(http_client.base_url):
             http_client.base_url = httpx.URL(self.url)
         if http_client is not None and api_key and "x-api-key" not in http_client.headers:
@@ -93,6 +99,7 @@ class AurenClient:
         self._sdk = LangGraphClient(self._http)
         self._retrier = Retrier(self.url, retries=retries, backoff=retry_backoff)
         self._threads: set[str] = set()
+        self._user_token = bool(token)
 
     def __repr__(self) -> str:
         return f"AurenClient(url={self.url!r})"  # never the API key
@@ -122,22 +129,53 @@ class AurenClient:
         if self._owns_http:
             await self._http.aclose()
 
+    @property
+    def assistants(self) -> AssistantsManager:
+        """Assistants kept as files in ``assistants/``: sync, list, versions, diff, switch."""
+        return AssistantsManager(self._sdk, self._retrier)
+
+    @property
+    def rollout(self) -> RolloutManager:
+        """Staged rollouts of analysis assistant versions: start, status, approve, reject,
+        abort, advance. Needs a service API key."""
+        return RolloutManager(self._sdk, self._retrier, user_token=self._user_token)
+
+    async def feedback(
+        self, user_id: str, run_id: str, score: float, comment: str | None = None
+    ) -> None:
+        """Record the user's verdict on one analysis (``AnalysisResult.run_id``): ``score``
+        from 0 (bad) to 1 (good). It feeds the guardrails of the assistant's rollouts
+        (mean feedback per version), and is kept with the run's record. Needs a service
+        API key; recording it again replaces it."""
+        await self.rollout.feedback(user_id, run_id, score, comment)
+
     # -- devices -------------------------------------------------------------------
 
     async def connect_device(
-        self, user_id: str, device: str, vendor_user_id: str | int | None = None
+        self,
+        user_id: str,
+        device: str,
+        vendor_user_id: str | int | None = None,
+        *,
+        access_token: str | None = None,
+        ingest_token: str | None = None,
     ) -> DeviceConnection:
         """Connect ``device`` to ``user_id``, optionally naming the vendor's user id.
 
         With a vendor user id, the vendor account is mapped back to the user (so
         webhooks find them); if that account is already connected to another user
         this raises :class:`DeviceConflictError` and writes nothing.
+        ``access_token``: the vendor API token the server uses to fetch what a
+        webhook announces (WHOOP, Oura). ``ingest_token``: the secret a device
+        sends to push to ``/webhooks/apple_health`` or ``/webhooks/manual``; only its
+        SHA-256 is stored. Connecting again replaces the connection, tokens included.
         """
         check_label("user_id", user_id)
         check_device(device)
         vendor = None if vendor_user_id is None else str(vendor_user_id)
         if vendor is not None and not vendor.strip():
             raise InvalidArgumentError("vendor_user_id must not be empty")
+        secrets = _connection_secrets(access_token, ingest_token)
         if vendor is not None:
             owner = await self._get_value(["vendors", device], vendor)
             if owner is not None and owner.get("user_id") != user_id:
@@ -154,6 +192,7 @@ class AurenClient:
                 "device": device,
                 "vendor_user_id": vendor,
                 "connected_at": connection.connected_at.isoformat(),
+                **secrets,
             },
         )
         if vendor is not None:
@@ -496,10 +535,32 @@ class AurenClient:
         )
 
 
-def _build_http_client(url: str, api_key: str | None, timeout: float) -> httpx.AsyncClient:
+def _connection_secrets(access_token: str | None, ingest_token: str | None) -> dict[str, str]:
+    """The tokens a connection keeps: the vendor token as is (the server calls the vendor
+    API with it), the push token only as its SHA-256 (the server only compares)."""
+    secrets: dict[str, str] = {}
+    if access_token is not None:
+        if not isinstance(access_token, str) or not access_token.strip():
+            raise InvalidArgumentError("access_token must be a non-empty string")
+        secrets["access_token"] = access_token
+    if ingest_token is not None:
+        if not isinstance(ingest_token, str) or len(ingest_token) < 16:
+            raise InvalidArgumentError(
+                "ingest_token must be a string of at least 16 characters; "
+                "make one with secrets.token_urlsafe(32)"
+            )
+        secrets["ingest_token_sha256"] = hashlib.sha256(ingest_token.encode()).hexdigest()
+    return secrets
+
+
+def _build_http_client(
+    url: str, api_key: str | None, timeout: float, token: str | None = None
+) -> httpx.AsyncClient:
     headers = {"User-Agent": f"auren-client/{__version__}"}
     if api_key:
         headers["x-api-key"] = api_key
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     return httpx.AsyncClient(
         base_url=url,
         headers=headers,

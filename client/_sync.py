@@ -16,10 +16,12 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ._analysis import AnalysisEvent, AnalysisResult
+from ._assistants import SyncAssistantsManager
 from ._client import AurenClient
 from ._files import Source
 from ._ingest import Payload
 from ._models import DeviceConnection, IngestReport, MetricRow
+from ._rollout import SyncRolloutManager
 
 T = TypeVar("T")
 
@@ -79,11 +81,39 @@ class SyncAurenClient:
         finally:
             self._stop_loop()
 
+    @property
+    def assistants(self) -> SyncAssistantsManager:
+        """See :attr:`AurenClient.assistants`; the same methods, synchronous."""
+        return SyncAssistantsManager(self._client.assistants, self._call)
+
+    @property
+    def rollout(self) -> SyncRolloutManager:
+        """See :attr:`AurenClient.rollout`; the same methods, synchronous."""
+        return SyncRolloutManager(self._client.rollout, self._call)
+
+    def feedback(self, user_id: str, run_id: str, score: float, comment: str | None = None) -> None:
+        """See :meth:`AurenClient.feedback`."""
+        self._call(self._client.feedback(user_id, run_id, score, comment))
+
     def connect_device(
-        self, user_id: str, device: str, vendor_user_id: str | int | None = None
+        self,
+        user_id: str,
+        device: str,
+        vendor_user_id: str | int | None = None,
+        *,
+        access_token: str | None = None,
+        ingest_token: str | None = None,
     ) -> DeviceConnection:
         """See :meth:`AurenClient.connect_device`."""
-        return self._call(self._client.connect_device(user_id, device, vendor_user_id))
+        return self._call(
+            self._client.connect_device(
+                user_id,
+                device,
+                vendor_user_id,
+                access_token=access_token,
+                ingest_token=ingest_token,
+            )
+        )
 
     def ingest(
         self, user_id: str, device: str, payload: Payload, *, timeout: float | None = 300.0

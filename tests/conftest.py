@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,26 +10,22 @@ from pathlib import Path
 import pytest
 
 from tests.support.openai_standin import OpenAIStandIn
-from tests.support.server import DevServer, server_env, throwaway_postgres
+from tests.support.server import DevServer, running_server, server_env, throwaway_postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SERVICE_KEY = "test-service-key-6b1f"
+JWT_SECRET = "test-jwt-secret-0c7d9e"
+# Servers started by the suite enforce auth; the clients of this process (auren_client
+# and raw langgraph_sdk) send the service key by default. Tests of users pass tokens.
+os.environ["AUREN_API_KEY"] = SERVICE_KEY
+os.environ["LANGGRAPH_API_KEY"] = SERVICE_KEY
+AUTH_ENV = {"AUREN_SERVICE_API_KEYS": f"{SERVICE_KEY},second-key", "AUREN_JWT_SECRET": JWT_SECRET}
 
 
 @pytest.fixture(scope="session")
 def postgres_uri() -> Iterator[str]:
     with throwaway_postgres() as uri:
         yield uri
-
-
-def _dev_server(env: dict[str, str], config: str = "langgraph.json") -> Iterator[DevServer]:
-    workdir = Path(tempfile.mkdtemp(prefix="auren-dev-"))
-    server = DevServer(env=env, workdir=workdir, config=config)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -55,17 +50,20 @@ def server(postgres_uri: str, openai_standin: OpenAIStandIn) -> Iterator[DevServ
     OpenAI stand-in as its model."""
     env = server_env(
         postgres_uri,
+        **AUTH_ENV,
         OPENAI_API_KEY="test-key",
         OPENAI_BASE_URL=openai_standin.base_url,
         AUREN_MODEL_BREAKER_RESET_SECONDS="1",
     )
-    yield from _dev_server(env)
+    with running_server(env) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def memory_server() -> Iterator[DevServer]:
     """`langgraph dev` on its own in-memory runtime (`langgraph.platform.json`)."""
-    yield from _dev_server(server_env(None), config="langgraph.platform.json")
+    with running_server(server_env(None, **AUTH_ENV), "langgraph.platform.json") as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""The analysis graph: read the series, run the analyzers in parallel, compose, narrate."""
+"""The analysis graph: read the series, run the analyzers in parallel, compose, narrate.
+
+`load_series` first resolves the version the user gets (a rollout of the run's
+assistant may assign the candidate); `record_run` finishes the run's guardrail record.
+"""
 
 from __future__ import annotations
 
@@ -41,12 +45,14 @@ builder.add_node("analyze_training", nodes.analyze_training)
 builder.add_node("analyze_bands", nodes.analyze_bands)
 builder.add_node("compose", nodes.compose)
 builder.add_node("narrate", nodes.narrate)
+builder.add_node("record_run", nodes.record_run)
 builder.add_edge(START, "load_series")
 builder.add_conditional_edges("load_series", route_after_load_series, [*ANALYZERS, "compose"])
 for analyzer in ANALYZERS:
     builder.add_edge(analyzer, "compose")
 builder.add_edge("compose", "narrate")
-builder.add_edge("narrate", END)
+builder.add_edge("narrate", "record_run")
+builder.add_edge("record_run", END)
 
 graph = builder.compile()
 graph.name = "AUREN analysis"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from langchain_openai import ChatOpenAI
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 from langgraph.runtime import Runtime
 
+from auren_graphs import observability
 from auren_graphs.analysis import method
 from auren_graphs.analysis.context import AnalysisContext
 from auren_graphs.analysis.findings import ANALYZERS, Finding, insight_findings
@@ -23,13 +26,24 @@ from auren_graphs.analysis.narrative import (
 )
 from auren_graphs.analysis.series import read_rows, to_records
 from auren_graphs.analysis.state import AnalysisState
+from auren_graphs.rollout.assignment import (
+    finished,
+    resolve_for_run,
+    run_record,
+    write_run_record,
+)
 from auren_graphs.settings import get_settings
 
 Update = dict[str, Any]
 Assessor = Callable[[method.Series, method.MethodOptions], list[dict[str, Any]]]
 
 
-def _context(runtime: Runtime[AnalysisContext]) -> AnalysisContext:
+def _context(
+    runtime: Runtime[AnalysisContext], state: AnalysisState | None = None
+) -> AnalysisContext:
+    """The run's options: the version a rollout assigned the user, else the run's context."""
+    if state is not None and state.version_context is not None:
+        return AnalysisContext.model_validate(state.version_context)
     return runtime.context if isinstance(runtime.context, AnalysisContext) else AnalysisContext()
 
 
@@ -40,8 +54,11 @@ def _store(runtime: Runtime[AnalysisContext]) -> Any:
 
 
 async def load_series(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
-    """Read the user's daily series and start a fresh analysis."""
-    context = _context(runtime)
+    """Resolve the user's version (a rollout may assign one), read the daily series and
+    start a fresh analysis."""
+    rollout = await _resolve_version(state, runtime)
+    assigned = rollout["version_context"]
+    context = _context(runtime) if assigned is None else AnalysisContext.model_validate(assigned)
     as_of = state.as_of or datetime.now(UTC).date()
     rows = await read_rows(_store(runtime), state.user_id, as_of, context.lookback_days)
     records, devices = to_records(rows)
@@ -57,13 +74,41 @@ async def load_series(state: AnalysisState, runtime: Runtime[AnalysisContext]) -
         "narrative": "",
         "narrative_source": "",
         "fallback_reason": None,
+        **rollout,
+    }
+
+
+async def _resolve_version(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+    """Under a rollout of this run's assistant: the user's version, and a run record
+    started for the guardrails. Otherwise the run's own context, and no record."""
+    metadata = get_config().get("metadata") or {}
+    assistant_id = metadata.get("assistant_id")
+    resolution = await resolve_for_run(_store(runtime), assistant_id, state.user_id)
+    if resolution is None:
+        none: Update = {"assistant_version": None, "cohort": None, "rollout_id": None}
+        return {**none, "version_context": None, "run_record": None}
+    run_id = str(metadata.get("run_id") or uuid.uuid4())
+    record = run_record(
+        resolution,
+        assistant_id=str(assistant_id),
+        run_id=run_id,
+        user_id=state.user_id,
+        started_at=time.time(),
+    )
+    await write_run_record(_store(runtime), record)
+    return {
+        "assistant_version": resolution.version,
+        "cohort": resolution.cohort,
+        "rollout_id": resolution.rollout_id,
+        "version_context": resolution.context,
+        "run_record": record,
     }
 
 
 async def _analyze(
     name: str, assess: Assessor, state: AnalysisState, runtime: Runtime[AnalysisContext]
 ) -> Update:
-    options = _context(runtime).method_options()
+    options = _context(runtime, state).method_options()
     latest = assess(method.prepare(state.records), options)[-1]
     day = state.records[-1]["day"]
     found = ANALYZERS[name]({"day": day, **latest}, options)
@@ -133,9 +178,10 @@ async def _remember(
         )
 
 
+@observability.counts_analysis
 async def narrate(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
     """The model's narrative when configured and healthy; the deterministic one otherwise."""
-    context = _context(runtime)
+    context = _context(runtime, state)
     reason = _model_unavailable()
     if reason is None:
         try:
@@ -187,3 +233,18 @@ async def _model_narrative(state: AnalysisState, context: AnalysisContext) -> st
         async for chunk in model.astream(prompt):
             parts.append(str(chunk.content))
     return "".join(parts)
+
+
+async def record_run(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+    """Under a rollout: finish this run's guardrail record (outcome, fallback, latency, alerts)."""
+    record = state.run_record
+    if record is None:
+        return {}
+    reason = state.fallback_reason
+    # Running without a model is how the server is configured, not a fallback.
+    fallback = state.narrative_source != "model" and not (
+        reason and observability.fallback_class(reason) == "not_configured"
+    )
+    alerts = sum(1 for f in state.findings if f.get("severity") == "alert")
+    await write_run_record(_store(runtime), finished(record, fallback=fallback, alerts=alerts))
+    return {"run_record": None}

@@ -57,6 +57,17 @@ class AnalysisOutput(BaseModel):
         default_factory=dict, description="Which device each method input came from."
     )
     method_version: str = Field(default=METHOD_VERSION, description="Analysis method version.")
+    assistant_version: int | None = Field(
+        default=None,
+        description="The assistant version used, when a rollout assigned one (else the "
+        "assistant's current version was).",
+    )
+    cohort: Literal["candidate", "control"] | None = Field(
+        default=None, description="The user's side of the assistant's rollout, if one is on."
+    )
+    rollout_id: str | None = Field(
+        default=None, description="The rollout that assigned the version, if any."
+    )
 
 
 class AnalysisState(AnalysisInput, AnalysisOutput):
@@ -70,4 +81,11 @@ class AnalysisState(AnalysisInput, AnalysisOutput):
     )
     confidences: Annotated[list[dict[str, Any]], append_or_reset] = Field(
         default_factory=list, description="Each analyzer's data coverage, 0 to 1."
+    )
+    version_context: dict[str, Any] | None = Field(
+        default=None,
+        description="The assigned version's context, used instead of the run's during a rollout.",
+    )
+    run_record: dict[str, Any] | None = Field(
+        default=None, description="This run's guardrail record while a rollout is on."
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from auren_graphs import observability
 from auren_graphs.canonical import Device, PayloadError
 from auren_graphs.ingestion.context import IngestionContext
 from auren_graphs.ingestion.normalizers import DERIVATIONS, NORMALIZERS, NormalizeContext
@@ -80,6 +81,7 @@ async def _ingest(
             await _discard_uploads(state, runtime, state.uploads[state.cursor :])
             return {**update, **_refuse("invalid_payload", str(exc))}
         counts = await write_batch(_store(runtime), state.user_id, device, batch, DERIVATIONS)
+        observability.record_ingest(device, counts, batch)
         update["report"] = state.report.including(
             accepted=counts.accepted,
             duplicates=counts.duplicates,

@@ -150,3 +150,6 @@ def oura_sleep_page(
             }
         )
     return {"data": docs, "next_token": None}
+
+
+DAYS = (date(2026, 9, 1), date(2026, 12, 1))

@@ -74,7 +74,7 @@ class DevServer:
                 str(LANGGRAPH),
                 "dev",
                 "--config",
-                str(REPO / "langgraph.json"),
+                str(REPO / self.config),
                 "--port",
                 str(self.port),
                 "--host",
@@ -130,6 +130,19 @@ class DevServer:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextmanager
+def running_server(env: dict[str, str], config: str = "langgraph.json") -> Iterator[DevServer]:
+    """A started `DevServer` in its own temporary folder, stopped and removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix="auren-dev-"))
+    server = DevServer(env=env, workdir=workdir, config=config)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def server_env(postgres_uri: str | None, **extra: str) -> dict[str, str]:

@@ -28,3 +28,17 @@ def test_every_graph_and_factory_named_in_the_config_imports() -> None:
     for section in ("checkpointer", "store"):
         module, attr = main[section]["path"].rsplit(".", 1)  # type: ignore[index]
         assert callable(getattr(importlib.import_module(module), attr))
+
+
+def test_every_python_package_is_in_the_distribution() -> None:
+    import tomllib
+
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    on_disk = {
+        ".".join(path.parent.relative_to(REPO).parts)
+        for path in (REPO / "auren_graphs").rglob("__init__.py")
+    }
+    assert on_disk <= listed, on_disk - listed
+    assert "auren_client" in listed

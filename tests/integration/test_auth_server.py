@@ -1,0 +1,125 @@
+"""Authentication and tenant isolation on the real server: the cross-user matrix."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from langgraph_sdk import get_client
+
+from auren_client import AurenClient, AuthenticationError
+from tests.conftest import JWT_SECRET, SERVICE_KEY
+from tests.integration import payloads
+from tests.support.server import DevServer
+
+pytestmark = pytest.mark.integration
+
+
+def token(user: str, *, ttl: float = 600, secret: str = JWT_SECRET) -> str:
+    return jwt.encode({"sub": user, "exp": int(time.time() + ttl)}, secret, algorithm="HS256")
+
+
+def as_user(server: DevServer, user: str) -> Any:
+    return get_client(
+        url=server.url, api_key=None, headers={"Authorization": f"Bearer {token(user)}"}
+    )
+
+
+async def refused(attempt: Any, *codes: int) -> None:
+    """The call fails with one of `codes` (403 forbidden, or 404: not even visible)."""
+    with pytest.raises(Exception) as caught:  # noqa: PT011  (SDK and client errors alike)
+        await attempt
+    response = getattr(caught.value, "response", None)
+    status = getattr(caught.value, "status_code", None) or getattr(response, "status_code", None)
+    assert status in codes, (status, caught.value)
+
+
+@pytest.fixture
+async def http(server: DevServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        yield client
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"x-api-key": "wrong"},
+        {"Authorization": f"Bearer {token('alice', ttl=-10)}"},
+        {"Authorization": f"Bearer {token('alice', secret='not-the-secret')}"},
+        {"Authorization": "Bearer not-a-jwt"},
+        {"x-auth-scheme": "langsmith"},  # the dev server's Studio bypass stays closed
+    ],
+)
+async def test_missing_or_bad_credentials_get_401(
+    http: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    for method, path, body in [
+        ("POST", "/threads/search", {}),
+        ("POST", "/store/namespaces", {}),
+        ("POST", "/assistants/search", {}),
+    ]:
+        response = await http.request(method, path, json=body, headers=headers)
+        assert response.status_code == 401, (path, headers, response.text)
+        assert SERVICE_KEY not in response.text
+
+
+async def test_users_reach_only_their_own_threads_runs_and_store(server: DevServer) -> None:
+    alice, bob = f"alice-{uuid.uuid4().hex[:6]}", f"bob-{uuid.uuid4().hex[:6]}"
+    async with AurenClient(url=server.url) as service:  # the service key, from the env
+        await service.ingest(bob, "manual", payloads.manual_entries(2))
+    async with AurenClient(url=server.url, token=token(alice)) as client:
+        report = await client.ingest(alice, "manual", payloads.manual_entries(2))
+        assert report.accepted == 4
+        assert len(await client.metrics(alice, "heart_rate", *payloads.DAYS)) == 2
+        await refused(client.metrics(bob, "heart_rate", *payloads.DAYS), 403)
+
+    sdk_alice, sdk_service = as_user(server, alice), get_client(url=server.url)
+    bob_thread = (await sdk_service.threads.search(metadata={"user_id": bob}))[0]["thread_id"]
+    # Threads: alice sees only hers, and cannot read, run on, or delete bob's.
+    mine = await sdk_alice.threads.search(limit=100)
+    assert mine
+    assert {t["metadata"]["user_id"] for t in mine} == {alice}
+    await refused(sdk_alice.threads.get(bob_thread), 403, 404)
+    await refused(sdk_alice.threads.get_state(bob_thread), 403, 404)
+    await refused(sdk_alice.runs.list(bob_thread), 403, 404)
+    await refused(
+        sdk_alice.runs.create(bob_thread, "ingestion", input={"user_id": alice}), 403, 404
+    )
+    await refused(sdk_alice.threads.delete(bob_thread), 403, 404)
+    assert (await sdk_service.threads.get(bob_thread))["thread_id"] == bob_thread
+    # A thread naming someone else, or a run on her own thread working for bob: refused.
+    await refused(sdk_alice.threads.create(metadata={"user_id": bob}), 403)
+    own = await sdk_alice.threads.create()
+    assert own["metadata"]["user_id"] == alice
+    bobs_work = {"user_id": bob, "device": "manual", "payload": {}, "uploads": []}
+    await refused(sdk_alice.runs.create(own["thread_id"], "ingestion", input=bobs_work), 403)
+    # Store: her namespaces only; listing shows only hers; the vendor index is for services.
+    await refused(sdk_alice.store.search_items(["users", bob, "metrics", "heart_rate"]), 403)
+    await refused(sdk_alice.store.put_item(["vendors", "whoop"], "123", {"user_id": alice}), 403)
+    listed = await sdk_alice.store.list_namespaces()
+    assert listed["namespaces"]
+    assert all(ns[1] == alice for ns in listed["namespaces"])
+    # Assistants: readable, not changeable.
+    assert await sdk_alice.assistants.search(limit=5)
+    await refused(sdk_alice.assistants.create("analysis", name="mine"), 403)
+
+
+async def test_client_reports_bad_credentials_clearly(server: DevServer) -> None:
+    async with AurenClient(url=server.url, api_key="wrong-key") as auren:
+        with pytest.raises(AuthenticationError, match="401"):
+            await auren.ingest("someone", "manual", payloads.manual_entries(1))
+
+
+async def test_secrets_never_reach_the_log(server: DevServer) -> None:
+    async with AurenClient(url=server.url, api_key="wrong-key") as auren:
+        with pytest.raises(AuthenticationError):
+            await auren.metrics("x", "heart_rate", *payloads.DAYS)
+    log = server.log_path.read_text(errors="replace")
+    for secret in (SERVICE_KEY, JWT_SECRET, "second-key", "wrong-key", "test-key"):
+        assert secret not in log, secret
