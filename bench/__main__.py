@@ -10,7 +10,7 @@ import json
 import os
 import time
 
-from bench import analysis_bench, apple_bench, growth_bench, pages_bench
+from bench import analysis_bench, apple_bench, growth_bench, pages_bench, webhook_bench
 from bench.common import OUT
 from tests.support.server import throwaway_postgres
 
@@ -24,6 +24,7 @@ def main() -> None:
         results |= pages_bench.run(uri, pages)
         results |= growth_bench.run(uri)
         results |= analysis_bench.run(uri)
+        results |= webhook_bench.run(uri)
     OUT.mkdir(exist_ok=True)
     (OUT / "latest.json").write_text(json.dumps({"at": time.time(), **results}, indent=2))
     print(f"\nfigures written to {OUT / 'latest.json'}")
