@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 2024
 N_JOBS ?= 4
 
-.PHONY: install dev dev-memory test test-unit test-integration lint typecheck bench clean
+.PHONY: install dev dev-memory test test-unit lint typecheck bench reliability clean
 
 install: $(VENV)/.installed
 
@@ -33,14 +33,19 @@ test-unit: install
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 lint: install
-	$(BIN)/ruff check auren_graphs client tests bench
-	$(BIN)/ruff format --check auren_graphs client tests bench
+	$(BIN)/ruff check auren_graphs client tests bench reliability
+	$(BIN)/ruff format --check auren_graphs client tests bench reliability
 
 typecheck: install
 	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench
+
+## Faults, hostile input and load against a real server; prints one table
+## (make reliability ARGS=--quick for the CI-sized run).
+reliability: install
+	$(BIN)/python -m reliability $(ARGS)
 
 clean:
 	rm -rf $(VENV) .langgraph_api .auren .mypy_cache .ruff_cache

@@ -203,7 +203,8 @@ class BatchBuilder:
             return False
         assert isinstance(value, int | float)
         if timestamp is not None and timestamp.tzinfo is None:
-            raise ValueError("timestamps must be timezone-aware")
+            self.reject(identity, f"{metric}: the timestamp has no UTC offset")
+            return False
         self.batch.observations.append(
             Observation(
                 metric,

@@ -171,12 +171,13 @@ class InstantCache:
     """
 
     def __init__(self) -> None:
-        self._last_text = "\x00"  # never an XML attribute or JSON date
+        # None until the first parse: any text, even "\x00", must be parsed once.
+        self._last_text: str | None = None
         self._last: tuple[datetime, str] = (datetime.min, "")
 
     def parse(self, text: str) -> tuple[datetime, str]:
         """The aware datetime and its identity key (epoch seconds); ValueError if unusable."""
-        if text == self._last_text:
+        if self._last_text is not None and text == self._last_text:
             return self._last
         moment = _aware(text)
         self._last_text, self._last = text, (moment, instant_key(moment))

@@ -232,8 +232,8 @@ def _score_state(record: Record) -> str:
         if not isinstance(record.get("score"), Mapping):
             raise _RecordError("score_state is SCORED but the record has no score")
         return SCORED
-    if state in NOT_READY_STATES:
-        return str(state)
+    if isinstance(state, str) and state in NOT_READY_STATES:
+        return state
     if state is None:
         raise _RecordError("record has no score_state")
     raise _RecordError(f"unknown score_state {state!r}")
