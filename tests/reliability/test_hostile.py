@@ -1,0 +1,31 @@
+"""CI subset: 40 hostile bodies per device (about 1.5 ingestions/s on the dev server) and the known attacks, on a real server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from reliability.common import healthy, reliability_server
+from reliability.hostile import attacks, fuzz
+from tests.support.server import DevServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def hostile_server() -> Iterator[DevServer]:
+    with reliability_server() as server:
+        yield server
+
+
+async def test_fuzzed_bodies_get_no_5xx_and_store_no_garbage(hostile_server: DevServer) -> None:
+    row = await fuzz(hostile_server, per_device=40, seed=3)
+    assert (row.status_5xx, row.hangs, row.garbage) == (0, 0, 0), row
+    assert healthy(hostile_server)
+
+
+async def test_attacks_are_refused_and_store_nothing(hostile_server: DevServer) -> None:
+    row = await attacks(hostile_server)
+    assert (row.status_5xx, row.hangs, row.garbage) == (0, 0, 0), row
+    assert healthy(hostile_server)
