@@ -8,13 +8,17 @@ its state. These become :class:`AnalysisEvent` values of four types: ``progress`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from langgraph_sdk.schema import StreamMode
+import httpx
+from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.schema import StreamMode, StreamPart
 
-from ._errors import RunFailedError
+from ._errors import AurenTimeoutError, RunFailedError
 
 EventType = Literal["progress", "finding", "token", "done"]
 ANALYSIS_GRAPH = "analysis"
@@ -115,3 +119,61 @@ def _model_token(data: Any) -> list[AnalysisEvent]:
     return [
         AnalysisEvent("token", data={"event": "token", "text": text}, text=text, source="model")
     ]
+
+
+@dataclass
+class AnalysisStream:
+    """One analysis run's events: resumed after a dropped connection, bounded in time."""
+
+    sdk: LangGraphClient
+    thread_id: str
+    timeout: float | None
+    translator: EventTranslator = field(default_factory=EventTranslator)
+    last_event_id: str | None = None
+
+    async def events(
+        self, parts: AsyncIterator[StreamPart], resume_attempts: int
+    ) -> AsyncIterator[AnalysisEvent]:
+        loop = asyncio.get_running_loop()
+        deadline = None if self.timeout is None else loop.time() + self.timeout
+        attempts = 0
+        while True:
+            try:
+                while (part := await self._next(parts, deadline)) is not None:
+                    self.last_event_id = part.id or self.last_event_id
+                    for event in self.translator.translate(part.event, part.data):
+                        yield event
+                break
+            except httpx.TransportError:
+                # A dropped connection: the run goes on (on_disconnect="continue"), so
+                # join it again from the last event seen, once the run id is known.
+                if self.translator.run_id is None or attempts >= resume_attempts:
+                    raise
+                attempts += 1
+                await asyncio.sleep(0.2 * attempts)
+                parts = self.sdk.runs.join_stream(
+                    self.thread_id,
+                    self.translator.run_id,
+                    stream_mode=STREAM_MODES,
+                    last_event_id=self.last_event_id,
+                )
+        yield self.translator.done()
+
+    async def _next(
+        self, parts: AsyncIterator[StreamPart], deadline: float | None
+    ) -> StreamPart | None:
+        remaining = None if deadline is None else deadline - asyncio.get_running_loop().time()
+        try:
+            return await asyncio.wait_for(anext(parts, None), remaining)
+        except TimeoutError:
+            await self._cancel()
+            raise AurenTimeoutError(
+                f"the analysis did not finish within {self.timeout:g} s; its run was "
+                "cancelled on the server, ask again or raise the timeout"
+            ) from None
+
+    async def _cancel(self) -> None:
+        if self.translator.run_id is None:
+            return
+        with contextlib.suppress(Exception):  # best effort: the timeout is what matters
+            await self.sdk.runs.cancel(self.thread_id, self.translator.run_id)

@@ -16,7 +16,13 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import httpx
 from langgraph_sdk.client import LangGraphClient
 
-from ._analysis import ANALYSIS_GRAPH, STREAM_MODES, AnalysisEvent, AnalysisResult, EventTranslator
+from ._analysis import (
+    ANALYSIS_GRAPH,
+    STREAM_MODES,
+    AnalysisEvent,
+    AnalysisResult,
+    AnalysisStream,
+)
 from ._assistants import AssistantsManager
 from ._errors import (
     AurenError,
@@ -427,37 +433,42 @@ class AurenClient:
         context: Mapping[str, Any] | None = None,
         assistant: str = ANALYSIS_GRAPH,
         multitask_strategy: MultitaskStrategy = "enqueue",
+        timeout: float | None = None,  # noqa: ASYNC109  (bounds the run; cancels it on the server)
+        resume_attempts: int = 3,
     ) -> AsyncGenerator[AnalysisEvent, None]:
         """Analyse the user's data, streaming ``progress``, ``finding``, ``token``, ``done``.
 
         ``enqueue`` by default: a follow-up question while one is being answered is
         answered next, as a person expects, rather than refused or cutting the first
-        short. The stream is not retried once it has started: a repeated analysis
-        would stream its events twice.
+        short. The run is streamed resumably: when the connection drops, the stream is
+        joined again from the last event received (up to ``resume_attempts`` times), so
+        no event is lost or repeated. Past ``timeout`` seconds the run is cancelled on
+        the server and :class:`AurenTimeoutError` is raised.
         """
         check_label("user_id", user_id)
         thread = await self._ensure_thread(user_id, ANALYSIS_GRAPH)
         run_input: dict[str, Any] = {"user_id": user_id, "request": request, "as_of": None}
         if as_of is not None:
             run_input["as_of"] = as_of.isoformat()
-        translator = EventTranslator()
+        stream = AnalysisStream(self._sdk, thread, timeout)
+        parts = self._sdk.runs.stream(
+            thread,
+            assistant,
+            input=run_input,
+            context=dict(context) if context else None,
+            stream_mode=STREAM_MODES,
+            multitask_strategy=multitask_strategy,
+            if_not_exists="create",
+            stream_resumable=True,
+            on_disconnect="continue",
+        )
         try:
-            async for part in self._sdk.runs.stream(
-                thread,
-                assistant,
-                input=run_input,
-                context=dict(context) if context else None,
-                stream_mode=STREAM_MODES,
-                multitask_strategy=multitask_strategy,
-                if_not_exists="create",
-            ):
-                for event in translator.translate(part.event, part.data):
-                    yield event
+            async for event in stream.events(parts, resume_attempts):
+                yield event
         except AurenError:
             raise
         except Exception as exc:
             raise translate(exc, self.url) from exc
-        yield translator.done()
 
     async def analyze(
         self, user_id: str, request: str = "How is my recovery?", **kwargs: Any
@@ -470,6 +481,51 @@ class AurenClient:
         if result is None:  # pragma: no cover - stream_analysis always ends with done
             raise RunFailedError("the analysis stream ended without a result")
         return result
+
+    # -- threads and memory ------------------------------------------------------------
+
+    async def state(self, user_id: str, graph: str = INGESTION_GRAPH) -> dict[str, Any]:
+        """The current state of the user's thread of ``graph`` (its last run's output)."""
+        check_label("user_id", user_id)
+        thread = thread_id(user_id, graph)
+        state = await self._retrier.call(lambda: self._sdk.threads.get_state(thread))
+        values = state.get("values")
+        return dict(values) if isinstance(values, Mapping) else {}
+
+    async def history(
+        self, user_id: str, graph: str = INGESTION_GRAPH, *, limit: int = 10
+    ) -> list[dict[str, Any]]:
+        """The user's thread checkpoints of ``graph``, newest first: values and metadata."""
+        check_label("user_id", user_id)
+        thread = thread_id(user_id, graph)
+        found = await self._retrier.call(lambda: self._sdk.threads.get_history(thread, limit=limit))
+        return [
+            {"values": h["values"], "metadata": h["metadata"], "created_at": h["created_at"]}
+            for h in found
+        ]
+
+    async def memory(
+        self,
+        user_id: str,
+        query: str | None = None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """Findings remembered for the user, newest day first.
+
+        ``filter`` matches finding fields exactly (``{"analyzer": "hrv"}``); ``query``
+        keeps findings whose text has every word of it. Only this user's memory is read.
+        """
+        check_label("user_id", user_id)
+        words = (query or "").lower().split()
+        found = [
+            dict(item)
+            async for item in self._search(["users", user_id, "findings"], dict(filter or {}))
+            if all(w in str(item.get("text", "")).lower() for w in words)
+        ]
+        found.sort(key=lambda f: str(f.get("day", "")), reverse=True)
+        return found[:limit]
 
     # -- metrics -------------------------------------------------------------------
 

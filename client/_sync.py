@@ -178,6 +178,20 @@ class SyncAurenClient:
         """See :meth:`AurenClient.analyze`."""
         return self._call(self._client.analyze(user_id, request, **kwargs))
 
+    def state(self, user_id: str, graph: str = "ingestion") -> dict[str, Any]:
+        """See :meth:`AurenClient.state`."""
+        return self._call(self._client.state(user_id, graph))
+
+    def history(
+        self, user_id: str, graph: str = "ingestion", *, limit: int = 10
+    ) -> list[dict[str, Any]]:
+        """See :meth:`AurenClient.history`."""
+        return self._call(self._client.history(user_id, graph, limit=limit))
+
+    def memory(self, user_id: str, query: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        """See :meth:`AurenClient.memory`."""
+        return self._call(self._client.memory(user_id, query, **kwargs))
+
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._loop.is_closed():
             coro.close()
