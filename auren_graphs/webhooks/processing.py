@@ -9,8 +9,10 @@ from typing import Any
 
 from langgraph_sdk.client import LangGraphClient
 
-from auren_graphs.webhooks.events import Event, Outcome, Results, done
+from auren_graphs.webhooks.common import connection_of
+from auren_graphs.webhooks.events import Event, Outcome, Results, done, skipped
 from auren_graphs.webhooks.ingest import ingest
+from auren_graphs.webhooks.vendors import VendorError, bearer_token
 
 FETCHES_AT_ONCE = 8
 
@@ -61,3 +63,26 @@ async def fetch_and_ingest(
         else:
             results.update({event.id: done(report) for event in succeeded})
     return results
+
+
+async def split_connected(
+    rt: Any, events: list[Event], vendor: str, label: str
+) -> tuple[Results, list[Event], str | None]:
+    """The events whose vendor account is still connected to their user, the outcomes of
+    the others (skipped, or failed when the connection has no usable token), and the
+    connection's bearer token."""
+    connection = await connection_of(rt.sdk, events[0].user_id, vendor)
+    connected = str(connection.get("vendor_user_id")) if connection else None
+    results: dict[int, Outcome | BaseException] = {}
+    live = []
+    for event in events:
+        account = str(event.payload["user_id"])
+        if account != connected:
+            results[event.id] = skipped(f"{label} user {account} is no longer connected")
+        else:
+            live.append(event)
+    try:
+        token = bearer_token(connection, label)
+    except VendorError as exc:
+        return {**results, **{event.id: exc for event in live}}, [], None
+    return results, live, token

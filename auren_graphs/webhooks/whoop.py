@@ -32,19 +32,16 @@ from starlette.responses import Response
 from auren_graphs.webhooks.common import (
     RefusedError,
     check_timestamp,
-    connection_of,
     parse_json,
     read_body,
     require_json,
 )
-from auren_graphs.webhooks.events import Event, Outcome, Results, skipped
-from auren_graphs.webhooks.processing import fetch_and_ingest
+from auren_graphs.webhooks.events import Event, Results
+from auren_graphs.webhooks.processing import fetch_and_ingest, split_connected
 from auren_graphs.webhooks.runtime import WebhookRuntime, secret_value
 from auren_graphs.webhooks.vendors import (
     VendorClient,
-    VendorError,
     VendorNotFoundError,
-    bearer_token,
 )
 
 VENDOR = "whoop"
@@ -221,20 +218,9 @@ async def receive(rt: WebhookRuntime, request: Request) -> tuple[Response, str]:
 
 async def process(rt: WebhookRuntime, events: list[Event]) -> Results:
     """Fetch what the notifications announce with the user's token; ingest it in one run."""
-    connection = await connection_of(rt.sdk, events[0].user_id, VENDOR)
-    connected = str(connection.get("vendor_user_id")) if connection else None
-    results: dict[int, Outcome | BaseException] = {}
-    live = []
-    for event in events:
-        whoop_user = str(event.payload["user_id"])
-        if whoop_user != connected:
-            results[event.id] = skipped(f"WHOOP user {whoop_user} is no longer connected")
-        else:
-            live.append(event)
-    try:
-        token = bearer_token(connection, "WHOOP")
-    except VendorError as exc:
-        return {**results, **{event.id: exc for event in live}}
+    results, live, token = await split_connected(rt, events, VENDOR, "WHOOP")
+    if token is None:
+        return results
     api = rt.vendors[VENDOR]
 
     async def fetch_event(event: Event) -> list[Any]:
