@@ -64,6 +64,10 @@ def finding(
     }
 
 
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
+
+
 def _coverage(row: Row, n7: str, ref_n: str, options: MethodOptions) -> float:
     week = min(1.0, (row.get(n7) or 0) / 7)
     reference = min(1.0, (row.get(ref_n) or 0) / max(options.min_reference_days, 1))
@@ -150,7 +154,7 @@ def hrv_findings(row: Row, options: MethodOptions) -> list[Finding]:
                 rule="alert_persistence",
                 severity="alert",
                 title="HRV below normal for several days",
-                summary=f"HRV has been below your normal range for {days_below} consecutive days; "
+                summary=f"HRV has been below your normal range for {_days(days_below)} in a row; "
                 f"the alert threshold is {options.alert_after_days}.",
                 values={
                     "days_below_normal": days_below,
