@@ -176,6 +176,11 @@ def plausibility_error(metric: str, value: object) -> str | None:
     return None
 
 
+def printable(text: str) -> str:
+    """`text` with NUL spelled out: Postgres text and jsonb cannot hold U+0000."""
+    return text.replace("\x00", "\\u0000")
+
+
 class BatchBuilder:
     """Collects observations for one payload, checking each against the vocabulary."""
 
@@ -202,6 +207,9 @@ class BatchBuilder:
             self.reject(identity, problem)
             return False
         assert isinstance(value, int | float)
+        if "\x00" in identity:
+            self.reject(identity, f"{metric}: the record's identity holds a NUL character")
+            return False
         if timestamp is not None and timestamp.tzinfo is None:
             self.reject(identity, f"{metric}: the timestamp has no UTC offset")
             return False
@@ -220,10 +228,13 @@ class BatchBuilder:
         return True
 
     def reject(self, ref: str, reason: str) -> None:
-        self.batch.rejections.append(Rejection(ref, reason))
+        self.batch.rejections.append(Rejection(printable(ref), printable(reason)))
 
     def skip(self, ref: str, reason: str) -> None:
-        self.batch.skipped.append(Rejection(ref, reason))
+        self.batch.skipped.append(Rejection(printable(ref), printable(reason)))
 
     def interval(self, interval: RawInterval) -> None:
+        if "\x00" in interval.identity + interval.source + str(interval.value):
+            self.reject(interval.identity, f"{interval.kind}: the interval holds a NUL character")
+            return
         self.batch.intervals.append(interval)

@@ -344,3 +344,12 @@ def test_a_wholly_invalid_payload_raises_with_a_useful_message(
 
 def test_an_empty_entries_list_is_an_empty_batch() -> None:
     assert normalize({"entries": []}, CTX) == NormalizedBatch()
+
+
+def test_nul_in_an_identity_rejects_that_record_only() -> None:
+    # Postgres text and jsonb cannot hold U+0000: such a record would fail the whole run.
+    batch = normalize({"entries": [entry(entry_id="a\u0000b"), entry(entry_id="ok")]}, CTX)
+    assert [o.identity for o in batch.observations] == ["manual:ok:resting_heart_rate"]
+    [rejection] = batch.rejections
+    assert "NUL" in rejection.reason
+    assert "\x00" not in rejection.ref + rejection.reason
