@@ -40,6 +40,7 @@ from ._errors import (
     RequestRejectedError,
     RunFailedError,
     ServerError,
+    ServiceUnavailableError,
     StatusError,
     UnexpectedResponseError,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "RolloutStatus",
     "RunFailedError",
     "ServerError",
+    "ServiceUnavailableError",
     "StatusError",
     "SwitchOutcome",
     "SyncAssistantsManager",

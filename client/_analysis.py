@@ -18,7 +18,7 @@ import httpx
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import StreamMode, StreamPart
 
-from ._errors import AurenTimeoutError, RunFailedError
+from ._errors import AurenTimeoutError, run_failed
 
 EventType = Literal["progress", "finding", "token", "done"]
 ANALYSIS_GRAPH = "analysis"
@@ -80,8 +80,7 @@ class EventTranslator:
         elif event.startswith("messages"):
             return _model_token(data)
         elif event == "error":
-            message = data.get("message") if isinstance(data, Mapping) else data
-            raise RunFailedError(f"the analysis run failed on the server: {message}")
+            raise run_failed("analysis", dict(data) if isinstance(data, Mapping) else data)
         return []
 
     def done(self) -> AnalysisEvent:

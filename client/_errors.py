@@ -10,7 +10,8 @@ Everything the client raises on purpose derives from :class:`AurenError`::
     │   ├── NotFoundError          404: no such thread, run, item or graph
     │   ├── RequestRejectedError   any other 4xx: the server refused the request as sent
     │   └── ServerError            5xx (after retries)
-    ├── RunFailedError             the ingestion run itself failed on the server
+    │       └── ServiceUnavailableError  503: the server's database is down; retry shortly
+    ├── RunFailedError             a run itself failed on the server
     ├── InvalidPayloadError        the payload is wholly invalid (also a ValueError)
     ├── InvalidArgumentError       a bad argument, caught before any request (also a ValueError)
     ├── DeviceConflictError        the vendor account is connected to another user
@@ -43,6 +44,7 @@ __all__ = [
     "RequestRejectedError",
     "RunFailedError",
     "ServerError",
+    "ServiceUnavailableError",
     "StatusError",
     "UnexpectedResponseError",
 ]
@@ -92,8 +94,36 @@ class ServerError(StatusError):
     """5xx: the server failed, and kept failing after retries."""
 
 
+class ServiceUnavailableError(ServerError):
+    """503: the server is up but its database is not (a restart, a failover).
+
+    Nothing the failed call sent was acknowledged; the same call can be made again
+    once the database is back (ingestion is idempotent).
+    """
+
+
 class RunFailedError(AurenError):
     """The run was accepted but failed on the server."""
+
+
+# The server's name for "Postgres stayed down longer than a run rides out".
+_DATABASE_UNAVAILABLE = "DatabaseUnavailableError"
+
+
+def run_failed(graph: str, failure: object) -> AurenError:
+    """The error a run ended with (`__error__` or a stream's `error` event) as ours."""
+    kind = message = None
+    if isinstance(failure, dict):
+        kind, message = failure.get("error"), failure.get("message")
+    message = str(message or failure)
+    if kind == _DATABASE_UNAVAILABLE:
+        return ServiceUnavailableError(
+            f"the AUREN server's database is unavailable; the {graph} run acknowledged "
+            f"nothing ({message}); make the same call again shortly",
+            503,
+        )
+    prefix = f"{kind}: " if kind else ""
+    return RunFailedError(f"the {graph} run failed on the server: {prefix}{message}")
 
 
 class InvalidPayloadError(AurenError, ValueError):
@@ -181,6 +211,12 @@ def _from_status(status: int, message: str, url: str) -> AurenError:
         )
     if status == 404:
         return NotFoundError(f"not found on {url} ({message})", status)
+    if status == 503:
+        return ServiceUnavailableError(
+            f"the AUREN server at {url} is unavailable ({message}) and stayed so after "
+            "retries; make the same call again shortly",
+            status,
+        )
     if status >= 500:
         return ServerError(
             f"the AUREN server at {url} failed ({status}: {message}) and kept failing "

@@ -11,6 +11,7 @@ from ._errors import (
     InvalidPayloadError,
     RunFailedError,
     UnexpectedResponseError,
+    run_failed,
 )
 from ._models import IngestReport
 from ._settings import INLINE_LIMIT
@@ -59,7 +60,7 @@ def report_from_state(state: object) -> IngestReport:
             f"the ingestion run returned {type(state).__name__}, not a state"
         )
     if (failure := state.get("__error__")) is not None:
-        raise RunFailedError(f"the ingestion run failed on the server: {_describe(failure)}")
+        raise run_failed("ingestion", failure)
     if (error := state.get("error")) is not None:
         message = _describe(error)
         kind = error.get("kind") if isinstance(error, Mapping) else None

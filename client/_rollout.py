@@ -32,8 +32,8 @@ from ._errors import (
     InvalidArgumentError,
     NotFoundError,
     RequestRejectedError,
-    RunFailedError,
     UnexpectedResponseError,
+    run_failed,
     translate,
 )
 from ._ids import check_label, thread_id
@@ -491,10 +491,7 @@ def _raise_for(result: object, assistant: str) -> None:
         raise UnexpectedResponseError(f"the rollout run answered {result!r}")
     failure = result.get("__error__")
     if isinstance(failure, Mapping):
-        raise RunFailedError(
-            f"the rollout run failed on the server: {failure.get('error')}: "
-            f"{failure.get('message')}"
-        )
+        raise run_failed("rollout", dict(failure))
     error = result.get("error")
     if isinstance(error, Mapping):
         message = str(error.get("message") or error)

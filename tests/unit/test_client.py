@@ -35,6 +35,7 @@ from auren_client import (
     RequestRejectedError,
     RunFailedError,
     ServerError,
+    ServiceUnavailableError,
     SyncAurenClient,
     thread_id,
 )
@@ -361,6 +362,22 @@ async def test_run_error_raises_run_failed(fake: FakeServer) -> None:
     fake.respond = lambda _: {"__error__": {"error": "KeyError", "message": "'day'"}}
     async with fake.client() as auren:
         with pytest.raises(RunFailedError, match="KeyError: 'day'"):
+            await auren.ingest(USER, "oura", {"data": []})
+
+
+async def test_run_failed_for_want_of_postgres_is_service_unavailable(fake: FakeServer) -> None:
+    failure = {"error": "DatabaseUnavailableError", "message": "Postgres is unavailable"}
+    fake.respond = lambda _: {"__error__": failure}
+    async with fake.client() as auren:
+        with pytest.raises(ServiceUnavailableError, match="call again shortly") as caught:
+            await auren.ingest(USER, "oura", {"data": []})
+    assert caught.value.status_code == 503 and isinstance(caught.value, ServerError)
+
+
+async def test_503_after_retries_is_service_unavailable(fake: FakeServer) -> None:
+    fake.fail("POST", "/runs/wait", 503, 503)
+    async with fake.client(retries=1) as auren:
+        with pytest.raises(ServiceUnavailableError, match="unavailable"):
             await auren.ingest(USER, "oura", {"data": []})
 
 
