@@ -26,6 +26,15 @@ class Settings(BaseSettings):
         description="Where the embedded Postgres keeps its data (git-ignored).",
     )
     pool_max_size: int = Field(default=8, description="Connections per pool.")
+    db_wait_seconds: float = Field(
+        default=1.0, gt=0, description="How long one call waits for a Postgres connection."
+    )
+    db_outage_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        description="How long checkpoint and store calls retry through a Postgres outage "
+        "before the run fails with DatabaseUnavailableError (503 to clients).",
+    )
     model_breaker_threshold: int = Field(
         default=3, ge=1, description="Consecutive model failures that open the circuit breaker."
     )

@@ -11,6 +11,9 @@ ingest token, and health and metrics carry no user data.
 | `POST /webhooks/apple_health`, `POST /webhooks/manual` | pushes (`...push`) |
 | `GET /health` | each component, 200 or 503 (`auren_graphs.http.health`) |
 | `GET /metrics/auren` | Prometheus metrics (`auren_graphs.observability`) |
+
+Its exception handlers apply to the server's own routes as well: Postgres being down
+answers 503 with a reason everywhere (`auren_graphs.http.errors`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from auren_graphs.http.errors import EXCEPTION_HANDLERS
 from auren_graphs.http.health import health
 from auren_graphs.http.metrics import metrics
 from auren_graphs.settings import get_settings
@@ -63,4 +67,5 @@ app = Starlette(
         Route("/metrics/auren", metrics, methods=["GET"]),
     ],
     lifespan=lifespan,
+    exception_handlers=EXCEPTION_HANDLERS,
 )

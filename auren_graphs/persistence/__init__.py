@@ -10,21 +10,36 @@ every loop gets its own connection pool.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.store.base import BaseStore
+from langgraph.store.base import BaseStore, Op, Result
 from langgraph.store.postgres.aio import AsyncPostgresStore
-from psycopg import AsyncConnection
-from psycopg.rows import DictRow, dict_row
-from psycopg_pool import AsyncConnectionPool
 
 from auren_graphs.persistence.embedded import embedded_uri
+from auren_graphs.persistence.outage import DatabaseUnavailableError, ride_out
+from auren_graphs.persistence.pool import AurenPool, make_pool
 from auren_graphs.persistence.saver import AurenPostgresSaver
 from auren_graphs.settings import get_settings
 
-__all__ = ["AurenPostgresSaver", "checkpointer", "database_uri", "store"]
+__all__ = [
+    "AurenPostgresSaver",
+    "AurenPostgresStore",
+    "DatabaseUnavailableError",
+    "checkpointer",
+    "database_uri",
+    "store",
+]
+
+
+class AurenPostgresStore(AsyncPostgresStore):
+    """`AsyncPostgresStore` that retries through a Postgres restart: a batch is reads
+    and upserts, so running it again is safe."""
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        return await ride_out(lambda: AsyncPostgresStore.abatch(self, ops), "store")
 
 
 def database_uri() -> str:
@@ -34,18 +49,16 @@ def database_uri() -> str:
 
 
 @asynccontextmanager
-async def _pool() -> AsyncIterator[AsyncConnectionPool[AsyncConnection[DictRow]]]:
+async def _pool() -> AsyncIterator[AurenPool]:
     settings = get_settings()
-    async with AsyncConnectionPool[AsyncConnection[DictRow]](
+    # prepare_threshold=0: prepared statements break behind poolers like pgbouncer.
+    pool = make_pool(
         database_uri(),
-        min_size=1,
         max_size=settings.pool_max_size,
-        # prepare_threshold=0: prepared statements break behind poolers like pgbouncer.
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-        open=False,
-        # check: a connection Postgres dropped (restart, failover) is replaced, not used.
-        check=AsyncConnectionPool.check_connection,
-    ) as pool:
+        timeout=settings.db_wait_seconds,
+        prepare_threshold=0,
+    )
+    async with pool:
         yield pool
 
 
@@ -62,6 +75,6 @@ async def checkpointer() -> AsyncIterator[BaseCheckpointSaver[str]]:
 async def store() -> AsyncIterator[BaseStore]:
     """The server's long-term store (langgraph.json `store.path`)."""
     async with _pool() as pool:
-        pg_store = AsyncPostgresStore(pool)
+        pg_store = AurenPostgresStore(pool)
         await pg_store.setup()
         yield pg_store

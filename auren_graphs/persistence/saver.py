@@ -5,13 +5,26 @@ rolled back (`multitask_strategy="rollback"`); without it the rollback answers 5
 can wedge the thread's queue. The platform stamps every checkpoint's metadata with its
 `run_id`, so deleting a run's checkpoints, their writes and the blobs no remaining
 checkpoint refers to returns the thread to where it was before the run.
+
+It also rides out a Postgres restart (`auren_graphs.persistence.outage`): reads and the
+idempotent writes a run makes are retried through a short outage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+from auren_graphs.persistence.outage import ride_out
 
 _THREADS_OF_RUNS = """
 SELECT DISTINCT thread_id FROM checkpoints WHERE metadata->>'run_id' = ANY(%s)
@@ -35,7 +48,35 @@ WHERE b.thread_id = ANY(%s)
 
 
 class AurenPostgresSaver(AsyncPostgresSaver):
-    """`AsyncPostgresSaver` plus `adelete_for_runs`, so every multitask strategy works."""
+    """`AsyncPostgresSaver` plus `adelete_for_runs`, so every multitask strategy works,
+    and retries through a Postgres restart."""
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return await ride_out(lambda: AsyncPostgresSaver.aget_tuple(self, config), "read")
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return await ride_out(
+            lambda: AsyncPostgresSaver.aput(self, config, checkpoint, metadata, new_versions),
+            "checkpoint",
+        )
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        await ride_out(
+            lambda: AsyncPostgresSaver.aput_writes(self, config, writes, task_id, task_path),
+            "writes",
+        )
 
     async def adelete_for_runs(self, run_ids: Iterable[str]) -> None:
         ids = [str(run_id) for run_id in run_ids]

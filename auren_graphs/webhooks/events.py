@@ -33,10 +33,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection, errors
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from auren_graphs.persistence.pool import make_pool
 from auren_graphs.settings import Settings
 from auren_graphs.webhooks.ingest import IngestRefusedError
 from auren_graphs.webhooks.vendors import VendorError, VendorNotFoundError, VendorUnavailableError
@@ -234,16 +235,8 @@ class EventStore:
     """The `auren_webhook_events` table, through a small pool of its own."""
 
     def __init__(self, uri: str, max_size: int) -> None:
-        self.pool: Pool = AsyncConnectionPool(
-            uri,
-            min_size=1,
-            max_size=max_size,
-            # Never prepared: safe behind poolers (pgbouncer); these statements are cheap.
-            kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
-            open=False,
-            # A connection Postgres dropped (restart, failover) is replaced, not used.
-            check=AsyncConnectionPool.check_connection,
-        )
+        # Never prepared: safe behind poolers (pgbouncer); these statements are cheap.
+        self.pool: Pool = make_pool(uri, max_size=max_size, timeout=30.0, prepare_threshold=None)
         self._ready = False
 
     async def open(self) -> None:
