@@ -82,8 +82,9 @@ class CircuitBreaker:
         if self.opened_at is None:
             return True
         if time.monotonic() - self.opened_at >= self.reset_after:
-            self.opened_at = None  # half-open: let one call try
-            self.failures = self.threshold - 1
+            # Half-open: this caller probes; the rest stay out until it reports (a
+            # success closes the breaker, a failure re-opens it) or another cool-down ends.
+            self.opened_at = time.monotonic()
             return True
         return False
 

@@ -56,6 +56,7 @@ def test_circuit_breaker_opens_after_failures_and_half_opens_after_the_pause() -
     assert not breaker.allows()
     time.sleep(0.06)
     assert breaker.allows()  # half-open: one call may try
+    assert not breaker.allows()  # ...and only one, while it is out
     breaker.record(ok=False)
     assert not breaker.allows()  # that one failed: open again at once
     time.sleep(0.06)
