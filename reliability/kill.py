@@ -12,6 +12,7 @@ import asyncio
 import random
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,14 @@ class Ledger:
     status_5xx: int = 0
     hangs: int = 0
     failures: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+
+    def failed(self, exc: BaseException) -> None:
+        self.failures += 1
+        self.kinds[type(exc).__name__] += 1
+
+    def kinds_text(self) -> str:
+        return ", ".join(f"{kind} {n}" for kind, n in self.kinds.most_common())
 
 
 def manual_call(user: str, call: int) -> tuple[dict[str, Any], set[str]]:
@@ -65,14 +74,14 @@ async def ingest_until_acknowledged(
                 await auren.ingest(user, "manual", payload, timeout=CALL_TIMEOUT)
             return True
         except ServerError as exc:
-            ledger.failures += 1
+            ledger.failed(exc)
             if exc.status_code >= 500 and exc.status_code != 503:
                 ledger.status_5xx += 1
-        except TimeoutError:
+        except TimeoutError as exc:
             ledger.hangs += 1
-            ledger.failures += 1
-        except AurenError:
-            ledger.failures += 1  # connection refused while the server is down
+            ledger.failed(exc)
+        except AurenError as exc:
+            ledger.failed(exc)  # connection refused while the server is down
         await asyncio.sleep(0.5)
     return False
 
@@ -129,7 +138,8 @@ async def signal_during_ingestion(
     row.hangs = ledger.hangs
     acked = sum(len(a) for a in ledger.acknowledged.values())
     row.notes.append(
-        f"{clients} clients, {acked} values acknowledged, {ledger.failures} failed calls retried"
+        f"{clients} clients, {acked} values acknowledged, {ledger.failures} failed calls "
+        f"retried ({ledger.kinds_text() or 'none'})"
     )
     if sigterm:
         slow = sum(1 for t in stop_times if t > 30)

@@ -10,13 +10,10 @@ import asyncio
 import json
 import re
 import secrets
-import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +26,13 @@ from auren_client import AurenClient
 from auren_graphs.webhooks import oura, whoop
 from tests.conftest import AUTH_ENV, FIXTURES, SERVICE_KEY
 from tests.integration import payloads
-from tests.support.server import DevServer, running_server, server_env
+from tests.support.server import (
+    DevServer,
+    StoppablePostgres,
+    running_server,
+    server_env,
+    stoppable_postgres,
+)
 from tests.support.vendor_standins import VendorStandIn, WhoopNight, oura_document
 
 pytestmark = pytest.mark.integration
@@ -662,44 +665,29 @@ async def test_health_names_every_component(
 
 
 @pytest.fixture(scope="module")
-def stoppable_postgres() -> Iterator[Any]:
-    """A Postgres of this test's own (never AUREN_TEST_POSTGRES_URI): it gets stopped."""
-    import pgserver
-
-    pgdata = Path(tempfile.mkdtemp(prefix="aurhp", dir="/tmp"))
-    postgres = pgserver.get_server(pgdata, cleanup_mode="delete")
-    try:
+def stopping_postgres() -> Iterator[StoppablePostgres]:
+    with stoppable_postgres() as postgres:
         yield postgres
-    finally:
-        postgres.ensure_postgres_running()  # cleanup stops and deletes a running one
-        postgres.cleanup()
-        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 async def test_health_is_503_naming_postgres_while_it_is_down(
-    stoppable_postgres: Any,
+    stopping_postgres: StoppablePostgres,
     whoop_api: VendorStandIn,
     oura_api: VendorStandIn,
     http: httpx.AsyncClient,
 ) -> None:
-    from pgserver._commands import pg_ctl
-
-    env = webhook_env(str(stoppable_postgres.get_uri()), whoop_api.base_url, oura_api.base_url)
+    env = webhook_env(stopping_postgres.uri, whoop_api.base_url, oura_api.base_url)
     with running_server(env) as server:
         url = f"{server.url}/health"
         assert (await http.get(url)).status_code == 200
-        pg_ctl(
-            ["-w", "-m", "fast", "stop"],
-            pgdata=stoppable_postgres.pgdata,
-            user=stoppable_postgres.system_user,
-        )
+        stopping_postgres.stop()
         started = time.perf_counter()
         down = await http.get(url)
         assert time.perf_counter() - started < 2.5  # each check is bounded by 1 s
         assert down.status_code == 503, down.text
         assert "postgres" in down.json()["down"]
         assert down.json()["components"]["postgres"]["status"] == "down"
-        stoppable_postgres.ensure_postgres_running()
+        stopping_postgres.start()
         deadline = time.monotonic() + 30
         while (answer := await http.get(url)).status_code != 200:
             assert time.monotonic() < deadline, answer.text

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -42,6 +43,43 @@ def throwaway_postgres() -> Iterator[str]:
     try:
         yield str(server.get_uri())
     finally:
+        server.cleanup()
+        shutil.rmtree(pgdata, ignore_errors=True)
+
+
+@dataclass
+class StoppablePostgres:
+    """An embedded Postgres of a test's own that can be stopped and started again."""
+
+    server: Any
+
+    @property
+    def uri(self) -> str:
+        return str(self.server.get_uri())
+
+    def stop(self) -> None:
+        """A fast shutdown: sessions are cut off, as in a restart or a failover."""
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user
+        )
+
+    def start(self) -> None:
+        self.server.ensure_postgres_running()
+
+
+@contextmanager
+def stoppable_postgres() -> Iterator[StoppablePostgres]:
+    """Never AUREN_TEST_POSTGRES_URI: this one gets stopped."""
+    import pgserver
+
+    pgdata = Path(tempfile.mkdtemp(prefix="aurst", dir="/tmp"))
+    server = pgserver.get_server(pgdata, cleanup_mode="delete")
+    try:
+        yield StoppablePostgres(server)
+    finally:
+        server.ensure_postgres_running()  # cleanup stops and deletes a running one
         server.cleanup()
         shutil.rmtree(pgdata, ignore_errors=True)
 
