@@ -67,10 +67,13 @@ def reliability_env(postgres_uri: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def reliability_server(**extra: str) -> Iterator[DevServer]:
+def reliability_server(*, jobs: int = 4, **extra: str) -> Iterator[DevServer]:
     """A throwaway Postgres and a `langgraph dev` on it, with the suite's auth."""
     os.environ.setdefault("AUREN_API_KEY", SERVICE_KEY)
-    with throwaway_postgres() as uri, running_server(reliability_env(uri, **extra)) as server:
+    with (
+        throwaway_postgres() as uri,
+        running_server(reliability_env(uri, **extra), jobs=jobs) as server,
+    ):
         yield server
 
 

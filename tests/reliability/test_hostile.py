@@ -1,4 +1,5 @@
-"""CI subset: 40 hostile bodies per device (about 1.5 ingestions/s on the dev server) and the known attacks, on a real server."""
+"""CI subset: hostile bodies per device over HTTP (40; a few ingestions/s on the dev
+server) and through the graph in-process on Postgres (250), and the known attacks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from reliability.common import healthy, reliability_server
-from reliability.hostile import attacks, fuzz
+from reliability.hostile import FUZZ_JOBS, attacks, fuzz, fuzz_in_process
 from tests.support.server import DevServer
 
 pytestmark = pytest.mark.integration
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def hostile_server() -> Iterator[DevServer]:
-    with reliability_server() as server:
+    with reliability_server(jobs=FUZZ_JOBS) as server:
         yield server
 
 
@@ -29,3 +30,9 @@ async def test_attacks_are_refused_and_store_nothing(hostile_server: DevServer) 
     row = await attacks(hostile_server)
     assert (row.status_5xx, row.hangs, row.garbage) == (0, 0, 0), row
     assert healthy(hostile_server)
+
+
+async def test_fuzzed_bodies_never_crash_the_graph_nor_store_garbage() -> None:
+    row = await fuzz_in_process(250, seed=5)
+    assert row.trials == 1000
+    assert (row.status_5xx, row.garbage) == (0, 0), row

@@ -171,10 +171,12 @@ class DevServer:
 
 
 @contextmanager
-def running_server(env: dict[str, str], config: str = "langgraph.json") -> Iterator[DevServer]:
+def running_server(
+    env: dict[str, str], config: str = "langgraph.json", *, jobs: int = 4
+) -> Iterator[DevServer]:
     """A started `DevServer` in its own temporary folder, stopped and removed afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix="auren-dev-"))
-    server = DevServer(env=env, workdir=workdir, config=config)
+    server = DevServer(env=env, workdir=workdir, config=config, jobs=jobs)
     server.start()
     try:
         yield server
