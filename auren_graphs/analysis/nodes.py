@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from langchain_openai import ChatOpenAI
 from langgraph.config import get_config, get_stream_writer
 from langgraph.runtime import Runtime
 
@@ -210,6 +209,10 @@ def _model_unavailable() -> str | None:
 
 
 async def _model_narrative(state: AnalysisState, context: AnalysisContext) -> str:
+    # Imported here: it costs about a second, which every server start (and so the
+    # recovery after a crash) would pay; the HTTP app warms it up once the server is up.
+    from langchain_openai import ChatOpenAI
+
     settings = get_settings()
     model = ChatOpenAI(
         model=context.model,

@@ -18,8 +18,10 @@ answers 503 with a reason everywhere (`auren_graphs.http.errors`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import import_module
 
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -46,6 +48,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     rolls them back to pending for the next start (the whole stop stays under 30 s)."""
     runtime = await WebhookRuntime.start(get_settings(), PROCESSORS)
     setattr(app.state, STATE_KEY, runtime)
+    if get_settings().openai_api_key:  # the model client, imported off the start-up path
+        asyncio.get_running_loop().run_in_executor(None, import_module, "langchain_openai")
     try:
         yield
     finally:
