@@ -91,18 +91,21 @@ def healthy(server: DevServer) -> bool:
         return False
 
 
+AUDIT_LIMIT = 1_000_000
+
+
 async def stored_items(url: str, user_id: str) -> list[dict[str, Any]]:
-    """Every store item under `("users", user, "metrics")`, through the SDK."""
+    """Every store item under `("users", user, "metrics")`, through the SDK, in one page.
+
+    Not page by page: the store orders a search by write time alone and one ingestion
+    writes many items at the same instant, so pages by offset can repeat and skip items.
+    """
     sdk = get_client(url=url, api_key=SERVICE_KEY)
-    items: list[dict[str, Any]] = []
-    offset = 0
-    while True:
-        page = await sdk.store.search_items(["users", user_id, "metrics"], limit=500, offset=offset)
-        batch = list(page.get("items") or [])
-        if not batch:
-            return items
-        items.extend(dict(i) for i in batch)
-        offset += len(batch)
+    page = await sdk.store.search_items(["users", user_id, "metrics"], limit=AUDIT_LIMIT)
+    items = [dict(i) for i in page.get("items") or []]
+    if len(items) >= AUDIT_LIMIT:
+        raise RuntimeError(f"{user_id} has more than {AUDIT_LIMIT} metric items to audit")
+    return items
 
 
 def row_ids(items: list[dict[str, Any]]) -> Counter[str]:
