@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from ._sync import SyncAurenClient
 
 _SEARCH_PAGE = 500
+# A metric has one item per day: a search over this many days fits in one page.
+_DAYS_PER_SEARCH = 366
 
 
 MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
@@ -539,12 +541,12 @@ class AurenClient:
         check_label("user_id", user_id)
         check_label("metric", metric)
         window = Window.of(start, end)
-        first, last = window.query_days()
         rows: list[MetricRow] = []
         namespace = ["users", user_id, "metrics", metric]
-        async for value in self._search(namespace, {"day_num": {"$gte": first, "$lte": last}}):
-            if value.get("metric", metric) == metric:
-                rows.extend(row for row in rows_of_item(value, metric) if window.keeps(row))
+        for first, last in window.query_days(_DAYS_PER_SEARCH):
+            async for value in self._search(namespace, {"day_num": {"$gte": first, "$lte": last}}):
+                if value.get("metric", metric) == metric:
+                    rows.extend(row for row in rows_of_item(value, metric) if window.keeps(row))
         rows.sort(key=sort_key)
         return rows
 
@@ -555,9 +557,13 @@ class AurenClient:
     ) -> AsyncIterator[Mapping[str, Any]]:
         """The values of every item under ``namespace`` that matches ``filter``, page by page.
 
-        Pages until an empty one: a server may return fewer items than asked for.
+        Pages until an empty one: a server may return fewer items than asked for. An
+        item met twice is yielded once (items written together share their write time,
+        the store's only order, so offsets can shift between pages); callers keep each
+        search within a page where they can, so that no item is skipped.
         """
         offset = 0
+        seen: set[str] = set()
         while True:
             page = await self._retrier.call(
                 functools.partial(
@@ -573,7 +579,9 @@ class AurenClient:
                 return
             offset += len(items)
             for item in items:
-                yield item.get("value") or {}
+                if (key := f"{item.get('namespace')}/{item.get('key')}") not in seen:
+                    seen.add(key)
+                    yield item.get("value") or {}
 
     async def _get_value(self, namespace: list[str], key: str) -> Mapping[str, Any] | None:
         try:

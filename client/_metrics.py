@@ -46,8 +46,14 @@ class Window:
             raise InvalidArgumentError(f"start {start} is after end {end}")
         return window
 
-    def query_days(self) -> tuple[int, int]:
-        """The range of ``day_num`` (the day as the integer YYYYMMDD) to ask the store for.
+    def query_days(self, span: int) -> list[tuple[int, int]]:
+        """The ranges of ``day_num`` (the day as the integer YYYYMMDD) to ask the store
+        for, each of at most ``span`` days.
+
+        One range per search: a metric has one item per day, so a range of fewer days
+        than a page holds is read whole in one page. Paging by offset is not stable:
+        the store orders by write time only, and one ingestion writes many items at the
+        same instant, so pages could repeat some items and skip others.
 
         Not the ISO ``day``: the in-memory store compares range filters as floats.
         ``day`` is the user's local day, which can differ from the instant's own date
@@ -56,7 +62,12 @@ class Window:
         """
         first = self.first_day - timedelta(days=1) if self.start else self.first_day
         last = self.last_day + timedelta(days=1) if self.end else self.last_day
-        return day_number(first), day_number(last)
+        ranges = []
+        while first <= last:
+            upto = min(first + timedelta(days=span - 1), last)
+            ranges.append((day_number(first), day_number(upto)))
+            first = upto + timedelta(days=1)
+        return ranges
 
     def keeps(self, row: MetricRow) -> bool:
         if row.timestamp is None:

@@ -40,6 +40,7 @@ from auren_client import (
     thread_id,
 )
 from auren_client._files import split_apple_export
+from auren_client._metrics import Window
 from auren_client._settings import INLINE_LIMIT
 
 USER = "user-alice"
@@ -609,6 +610,18 @@ async def test_metrics_paginates_until_empty(fake: FakeServer) -> None:
         rows = await auren.metrics(USER, "steps", first, first + timedelta(days=29))
     assert [r.value for r in rows] == [float(i) for i in range(30)]
     assert fake.requests.count(("POST", "/store/items/search")) == 6  # 5 pages and an empty one
+
+
+def test_metrics_searches_at_most_a_page_of_days_at_a_time() -> None:
+    # One item per metric and day: a search over fewer days than a page holds is read
+    # whole, where paging by offset through ties of write time could skip items.
+    window = Window.of(date(2024, 1, 1), date(2026, 3, 1))
+    assert window.query_days(366) == [
+        (20240101, 20241231),
+        (20250101, 20260101),
+        (20260102, 20260301),
+    ]
+    assert Window.of(date(2026, 1, 1), date(2026, 1, 1)).query_days(366) == [(20260101, 20260101)]
 
 
 async def test_metrics_rejects_reversed_range(fake: FakeServer) -> None:
