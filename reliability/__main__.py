@@ -20,6 +20,7 @@ from reliability.hostile import FUZZ_JOBS, attacks, fuzz, fuzz_in_process
 from reliability.kill import signal_during_ingestion
 from reliability.load import sustained_load
 from reliability.postgres import postgres_outage
+from reliability.schema_fuzz import schema_fuzz
 from reliability.standins import standin_faults
 
 
@@ -30,11 +31,28 @@ class Sizes:
     outages: int
     http_bodies: int
     graph_bodies: int
+    schema_cases: int
     load_seconds: float
 
 
-QUICK = Sizes(kills=3, terms=2, outages=2, http_bodies=200, graph_bodies=1000, load_seconds=60)
-FULL = Sizes(kills=20, terms=5, outages=5, http_bodies=1000, graph_bodies=10_000, load_seconds=600)
+QUICK = Sizes(
+    kills=3,
+    terms=2,
+    outages=2,
+    http_bodies=200,
+    graph_bodies=1000,
+    schema_cases=50,
+    load_seconds=60,
+)
+FULL = Sizes(
+    kills=20,
+    terms=5,
+    outages=5,
+    http_bodies=1000,
+    graph_bodies=10_000,
+    schema_cases=500,
+    load_seconds=600,
+)
 
 
 def sizes(quick: bool) -> Sizes:
@@ -45,6 +63,7 @@ def sizes(quick: bool) -> Sizes:
         outages=base.outages,
         http_bodies=int(os.environ.get("AUREN_RELIABILITY_BODIES", base.http_bodies)),
         graph_bodies=base.graph_bodies,
+        schema_cases=base.schema_cases,
         load_seconds=float(os.environ.get("AUREN_RELIABILITY_LOAD_SECONDS", base.load_seconds)),
     )
 
@@ -62,6 +81,7 @@ async def run(size: Sizes, quick: bool) -> list[Row]:
         rows.append(await fuzz(server, per_device=size.http_bodies))
         rows.append(await attacks(server))
     rows.append(await fuzz_in_process(size.graph_bodies))
+    rows.append(await schema_fuzz(examples=size.schema_cases))
     with reliability_server() as server:
         rows.append(await sustained_load(server, seconds=size.load_seconds))
     return rows

@@ -11,6 +11,7 @@ ingest token, and health and metrics carry no user data.
 | `POST /webhooks/apple_health`, `POST /webhooks/manual` | pushes (`...push`) |
 | `GET /health` | each component, 200 or 503 (`auren_graphs.http.health`) |
 | `GET /metrics/auren` | Prometheus metrics (`auren_graphs.observability`) |
+| `GET /openapi/auren.json` | OpenAPI description of these routes (`auren_graphs.http.openapi`) |
 
 Its exception handlers apply to the server's own routes as well: Postgres being down
 answers 503 with a reason everywhere (`auren_graphs.http.errors`).
@@ -24,11 +25,14 @@ from contextlib import asynccontextmanager
 from importlib import import_module
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from auren_graphs.http.errors import EXCEPTION_HANDLERS
 from auren_graphs.http.health import health
 from auren_graphs.http.metrics import metrics
+from auren_graphs.http.openapi import SPEC
 from auren_graphs.settings import get_settings
 from auren_graphs.webhooks import oura, push, whoop
 from auren_graphs.webhooks.runtime import STATE_KEY, WebhookRuntime, route
@@ -56,6 +60,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await runtime.stop(grace=10.0)
 
 
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(SPEC)
+
+
 app = Starlette(
     routes=[
         Route("/webhooks/whoop", route("whoop", whoop.receive), methods=["POST"]),
@@ -69,6 +77,7 @@ app = Starlette(
         Route("/webhooks/manual", route("manual", push.receiver("manual")), methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics/auren", metrics, methods=["GET"]),
+        Route("/openapi/auren.json", openapi, methods=["GET"]),
     ],
     lifespan=lifespan,
     exception_handlers=EXCEPTION_HANDLERS,
