@@ -2,8 +2,9 @@
 
 Same contract as `auren_client`: the user's deterministic ingestion thread, every input
 key sent, `multitask_strategy="enqueue"` (a webhook overlapping a client's delivery waits
-its turn), and documents over 256 KiB staged in the store and passed by key, because a
-run's input is checkpointed.
+its turn), and documents over 16 KiB staged in the store and passed by key, because a
+run's input is checkpointed with the thread's history (and kept in memory by the dev
+server for its lifetime).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from langgraph_sdk.client import LangGraphClient
 
 INGESTION_GRAPH = "ingestion"
-INLINE_LIMIT = 256 * 1024
+INLINE_LIMIT = 16 * 1024  # as auren_client's
 
 
 class IngestRefusedError(Exception):

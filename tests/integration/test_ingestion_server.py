@@ -10,6 +10,7 @@ import pytest
 from langgraph_sdk import get_client
 
 from auren_client import AurenClient, InvalidPayloadError
+from auren_client._settings import INLINE_LIMIT
 from tests.integration import payloads
 from tests.support.server import DevServer
 
@@ -109,7 +110,7 @@ async def test_hostile_or_malformed_payload_is_refused_and_stores_nothing(
 
 async def test_large_payload_travels_by_reference(server: DevServer, user_id: str) -> None:
     payload = payloads.manual_entries(days=1500, start=date(2020, 1, 1))
-    assert len(json.dumps(payload)) > 256 * 1024
+    assert len(json.dumps(payload)) > INLINE_LIMIT
     async with AurenClient(url=server.url) as auren:
         report = await auren.ingest(user_id, "manual", payload)
     assert report.accepted == 3000
