@@ -29,17 +29,30 @@ def as_json_payload(payload: object) -> JsonPayload:
     if isinstance(payload, bytes | bytearray):
         try:
             # utf-8-sig: exporters on Windows prepend a BOM that JSON parsers refuse.
-            return bytes(payload).decode("utf-8-sig")
+            return _without_nul(bytes(payload).decode("utf-8-sig"))
         except UnicodeDecodeError as exc:
             raise InvalidPayloadError(
                 f"the payload bytes are not valid UTF-8 ({exc.reason} at byte {exc.start}); "
                 "send the document exactly as the vendor's API or exporter produced it"
             ) from None
-    if isinstance(payload, str | dict | list):
+    if isinstance(payload, str):
+        return _without_nul(payload)
+    if isinstance(payload, dict | list):
         return payload
     raise InvalidPayloadError(
         f"the payload must be bytes, str, dict or list, not {type(payload).__name__}"
     )
+
+
+def _without_nul(text: str) -> str:
+    # Neither JSON nor XML allows a raw NUL, and Postgres (where the server keeps run
+    # inputs) cannot store one in text: refuse it here, clearly, before anything is sent.
+    if (at := text.find("\x00")) >= 0:
+        raise InvalidPayloadError(
+            f"the payload holds a NUL character at position {at}, which neither JSON nor "
+            "XML allows; send the document exactly as the vendor's API or exporter produced it"
+        )
+    return text
 
 
 def fits_inline(payload: JsonPayload) -> bool:

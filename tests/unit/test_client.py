@@ -329,6 +329,17 @@ async def test_bytes_that_are_not_utf8_are_refused_before_sending(fake: FakeServ
     assert fake.requests == []
 
 
+@pytest.mark.parametrize("payload", [b'{"data": [1]}\x00', '{"data": [],\x00 "x": 1}'])
+async def test_text_with_a_raw_nul_is_refused_before_sending(
+    fake: FakeServer, payload: bytes | str
+) -> None:
+    # Found by the in-process fuzz: Postgres cannot keep such a run input (jsonb).
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="NUL character at position"):
+            await auren.ingest(USER, "oura", payload)
+    assert fake.requests == []
+
+
 async def test_report_maps_counts_and_reasons(fake: FakeServer) -> None:
     fake.respond = lambda _: {
         "report": {
