@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from auren_graphs import observability
-from auren_graphs.canonical import Device, NormalizedBatch, PayloadError
+from auren_graphs.canonical import Device, PayloadError
 from auren_graphs.ingestion.context import IngestionContext
-from auren_graphs.ingestion.normalizers import DERIVATIONS, NORMALIZERS, NormalizeContext
+from auren_graphs.ingestion.normalizers import DERIVATIONS, NormalizeContext, normalize
 from auren_graphs.ingestion.state import IngestError, IngestionState, Report
 from auren_graphs.ingestion.storage import devices_namespace, uploads_namespace, write_batch
 
-logger = logging.getLogger(__name__)
 Update = dict[str, Any]
 
 
@@ -61,20 +59,6 @@ async def _next_payload(state: IngestionState, runtime: Runtime[IngestionContext
     return item.value.get("payload")
 
 
-def _normalize(device: Device, payload: Any, context: NormalizeContext) -> NormalizedBatch:
-    """The device's normalizer; a normalizer bug on hostile input refuses the payload
-    (and is logged) instead of failing the run, so the sender gets a clear answer."""
-    try:
-        return NORMALIZERS[device](payload, context)
-    except PayloadError:
-        raise
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-        logger.exception("normalizer %s failed on a payload; refused it", device)
-        raise PayloadError(
-            f"the {device} payload could not be read ({type(exc).__name__}); nothing was stored"
-        ) from exc
-
-
 async def _ingest(
     device: Device, state: IngestionState, runtime: Runtime[IngestionContext]
 ) -> Update:
@@ -92,7 +76,7 @@ async def _ingest(
     if payload is not None:
         context = NormalizeContext(state.user_id, state.vendor_user_id)
         try:
-            batch = _normalize(device, payload, context)
+            batch = normalize(device, payload, context)
         except PayloadError as exc:
             await _discard_uploads(state, runtime, state.uploads[state.cursor :])
             return {**update, **_refuse("invalid_payload", str(exc))}

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from auren_graphs.canonical import Device, PayloadError
-from auren_graphs.ingestion.normalizers import NORMALIZERS, NormalizeContext
+from auren_graphs.ingestion.normalizers import NormalizeContext, normalize
 from auren_graphs.webhooks.common import (
     RefusedError,
     connection_of,
@@ -84,7 +84,7 @@ def _check_document(device: str, user_id: str, document: Any) -> None:
         # (A JSON string would be taken by the normalizers as a document to parse again.)
         raise RefusedError(400, 'the body must be a JSON object, such as {"entries": [...]}')
     try:
-        NORMALIZERS[cast(Device, device)](document, NormalizeContext(user_id))
+        normalize(cast(Device, device), document, NormalizeContext(user_id))
     except PayloadError as exc:
         raise RefusedError(400, str(exc)) from None
 

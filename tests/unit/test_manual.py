@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from auren_graphs.canonical import NormalizedBatch, Observation, PayloadError
+from auren_graphs.canonical import METRICS, NormalizedBatch, Observation, PayloadError
 from auren_graphs.ingestion.normalizers.common import NormalizeContext
 from auren_graphs.ingestion.normalizers.manual import normalize
 
@@ -353,3 +353,23 @@ def test_nul_in_an_identity_rejects_that_record_only() -> None:
     [rejection] = batch.rejections
     assert "NUL" in rejection.reason
     assert "\x00" not in rejection.ref + rejection.reason
+
+
+def test_every_canonical_unit_is_accepted_under_its_own_name() -> None:
+    # Schemathesis found training_load (au) missing: a KeyError, a 500 on the push route.
+    for spec in METRICS.values():
+        batch = normalize(
+            {"entries": [entry(metric=spec.name, unit=spec.unit, value=spec.low)]}, CTX
+        )
+        assert batch.rejections == [], (spec.name, batch.rejections)
+
+
+def test_a_normalizer_bug_refuses_the_payload(monkeypatch: pytest.MonkeyPatch) -> None:
+    from auren_graphs.ingestion import normalizers
+
+    def broken(payload: object, ctx: NormalizeContext) -> NormalizedBatch:
+        raise KeyError("bug")
+
+    monkeypatch.setitem(normalizers.NORMALIZERS, "manual", broken)
+    with pytest.raises(PayloadError, match=r"could not be read \(KeyError\)"):
+        normalizers.normalize("manual", {"entries": []}, CTX)

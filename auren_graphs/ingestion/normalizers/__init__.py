@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from auren_graphs.canonical import Device, NormalizedBatch
+from auren_graphs.canonical import Device, NormalizedBatch, PayloadError
 from auren_graphs.ingestion.normalizers import apple, manual, oura, whoop
 from auren_graphs.ingestion.normalizers.common import NormalizeContext
 from auren_graphs.ingestion.storage import Derivation
@@ -18,6 +19,24 @@ NORMALIZERS: dict[Device, Normalizer] = {
     "manual": manual.normalize,
 }
 
+logger = logging.getLogger(__name__)
+
+
+def normalize(device: Device, payload: object, context: NormalizeContext) -> NormalizedBatch:
+    """The device's normalizer; a normalizer bug on hostile input refuses the payload
+    (and is logged) instead of failing the run or the request, so the sender gets a
+    clear answer and nothing is stored."""
+    try:
+        return NORMALIZERS[device](payload, context)
+    except PayloadError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        logger.exception("normalizer %s failed on a payload; refused it", device)
+        raise PayloadError(
+            f"the {device} payload could not be read ({type(exc).__name__}); nothing was stored"
+        ) from exc
+
+
 # Values derived from raw intervals that may arrive in different deliveries.
 DERIVATIONS: dict[str, Derivation] = {
     "apple_steps": lambda intervals: {
@@ -30,4 +49,4 @@ DERIVATIONS: dict[str, Derivation] = {
     "apple_sleep": apple.derive_sleep,
 }
 
-__all__ = ["DERIVATIONS", "NORMALIZERS", "NormalizeContext", "Normalizer"]
+__all__ = ["DERIVATIONS", "NORMALIZERS", "NormalizeContext", "Normalizer", "normalize"]

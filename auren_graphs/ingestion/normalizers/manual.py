@@ -78,6 +78,7 @@ UNITS: Mapping[str, Mapping[str, Scale]] = {
     "kcal": {"kcal": SAME, "kJ": Scale(divide=KJ_PER_KCAL)},
     "degC": {"degC": SAME, "°C": SAME, "celsius": SAME},
     "m": {"m": SAME, "km": Scale(multiply=1000), "mi": Scale(multiply=1609.344)},
+    "au": {"au": SAME},
 }
 _BY_LOWER_CASE: Mapping[str, Mapping[str, Scale]] = {
     canonical: {unit.lower(): scale for unit, scale in accepted.items()}
