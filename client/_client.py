@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, I
 from contextlib import ExitStack, aclosing, asynccontextmanager
 from datetime import UTC, date, datetime
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 from langgraph_sdk.client import LangGraphClient
@@ -58,6 +58,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._sync import SyncAurenClient
 
+T = TypeVar("T")
 _SEARCH_PAGE = 500
 # A metric has one item per day: a search over this many days fits in one page.
 _DAYS_PER_SEARCH = 366
@@ -376,7 +377,7 @@ class AurenClient:
             "payload": payload,
             "uploads": uploads or [],
         }
-        return report_from_state(await self._run(user_id, INGESTION_GRAPH, run_input))
+        return await self._run(user_id, INGESTION_GRAPH, run_input, report_from_state)
 
     async def _upload(self, user_id: str, device: str, payload: JsonPayload) -> str:
         """Put a large payload in the store; a run's input then names it by key.
@@ -389,19 +390,28 @@ class AurenClient:
         )
         return key
 
-    async def _run(self, user_id: str, graph: str, run_input: dict[str, Any]) -> Any:
-        """Run ``graph`` on the user's thread and return its final state.
+    async def _run(
+        self,
+        user_id: str,
+        graph: str,
+        run_input: dict[str, Any],
+        read: Callable[[Any], T],
+    ) -> T:
+        """Run ``graph`` on the user's thread and ``read`` its final state.
 
         ``enqueue``: a delivery that overlaps a running one waits its turn instead
         of being refused, so none is lost. ``runs.wait`` (create and join in one
         request) subscribes to the run before it is queued; a separate
         create-then-join would, for a run that finished before the join, get the
         thread's latest state instead, which is another run's once several are queued.
-        Retrying is safe because ingestion is idempotent on the server.
+        Retrying is safe because ingestion is idempotent on the server, so a run the
+        server lost (it restarted mid-run) or failed for want of Postgres
+        (`ServiceUnavailableError`, read from the state) is simply made again.
         """
         thread = await self._ensure_thread(user_id, graph)
-        return await self._retrier.call(
-            lambda: self._sdk.runs.wait(
+
+        async def attempt() -> T:
+            state = await self._sdk.runs.wait(
                 thread,
                 graph,
                 input=run_input,
@@ -409,7 +419,9 @@ class AurenClient:
                 if_not_exists="create",
                 raise_error=False,
             )
-        )
+            return read(state)
+
+        return await self._retrier.call(attempt)
 
     async def _ensure_thread(self, user_id: str, graph: str) -> str:
         thread = thread_id(user_id, graph)

@@ -116,6 +116,12 @@ def run_failed(graph: str, failure: object) -> AurenError:
     if isinstance(failure, dict):
         kind, message = failure.get("error"), failure.get("message")
     message = str(message or failure)
+    if kind == "HTTPException" and "Run not found" in message:
+        return ServiceUnavailableError(
+            f"the AUREN server restarted while the {graph} run was in flight and lost "
+            "track of it; nothing of it was acknowledged; make the same call again",
+            503,
+        )
     if kind == _DATABASE_UNAVAILABLE:
         return ServiceUnavailableError(
             f"the AUREN server's database is unavailable; the {graph} run acknowledged "
@@ -175,6 +181,8 @@ def is_retryable(exc: BaseException) -> bool:
     """
     if isinstance(exc, _PERMANENT_TRANSPORT_ERRORS):
         return False
+    if isinstance(exc, ServiceUnavailableError):  # a run lost or failed for want of Postgres
+        return True
     if isinstance(exc, httpx.TransportError):
         return True
     status = _status_of(exc)

@@ -27,7 +27,6 @@ from tests.conftest import SERVICE_KEY
 from tests.support.server import DevServer, StoppablePostgres, running_server, stoppable_postgres
 
 PROBE_TIMEOUT = 30.0  # a probe answered later than this is a hang
-UNCLEAR = ("RunFailedError", "UnexpectedResponseError")
 
 
 class Prober:
@@ -122,8 +121,7 @@ async def outages_during_load(
     stop.set()
     await asyncio.gather(*tasks)
     await audit(server.url, ledger, row)
-    unclear = sum(ledger.kinds[kind] for kind in UNCLEAR)
-    row.status_5xx = ledger.status_5xx + unclear + prober.status_5xx
+    row.status_5xx = ledger.status_5xx + ledger.unclear + prober.status_5xx
     row.hangs = ledger.hangs + prober.hangs + sum(1 for r in row.recovery if r == float("inf"))
     acked = sum(len(a) for a in ledger.acknowledged.values())
     row.notes.append(

@@ -386,6 +386,17 @@ async def test_run_failed_for_want_of_postgres_is_service_unavailable(fake: Fake
     assert caught.value.status_code == 503 and isinstance(caught.value, ServerError)
 
 
+async def test_a_run_the_server_lost_in_a_restart_is_made_again(fake: FakeServer) -> None:
+    # After a crash the dev server no longer knows a run a client was waiting on.
+    lost = {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
+    answers = [lost, None]
+    fake.respond = lambda body: answers.pop(0) or fake.default_state(body)
+    async with fake.client(retries=2) as auren:
+        report = await auren.ingest(USER, "oura", {"data": []})
+    assert report.accepted == 1
+    assert fake.requests.count(("POST", f"/threads/{INGESTION_THREAD}/runs/wait")) == 2
+
+
 async def test_503_after_retries_is_service_unavailable(fake: FakeServer) -> None:
     fake.fail("POST", "/runs/wait", 503, 503)
     async with fake.client(retries=1) as auren:
