@@ -170,7 +170,9 @@ async def ingest(auren: AurenClient, user: str, call: Call) -> IngestReport:
 async def client_loop(url: str, user: str, tally: Tally, deadline: float, seed: int) -> None:
     acknowledged = tally.acknowledged.setdefault(user, set())
     last_day = datetime.now(UTC).date()
-    async with AurenClient(url=url, api_key=SERVICE_KEY, retries=0, timeout=CALL_TIMEOUT) as auren:
+    # The client as shipped: it retries a dropped connection (a keep-alive connection the
+    # server closes as a request goes out is a race of HTTP itself, not a fault).
+    async with AurenClient(url=url, api_key=SERVICE_KEY, timeout=CALL_TIMEOUT) as auren:
         n = 0
         while time.monotonic() < deadline:
             call = make_call(user, n, last_day, seed)
