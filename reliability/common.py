@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import httpx
 from langgraph_sdk import get_client
 
 from auren_graphs.canonical import METRICS
+from auren_graphs.webhooks import oura, whoop
 from tests.conftest import AUTH_ENV, SERVICE_KEY
 from tests.support.server import DevServer, running_server, server_env, throwaway_postgres
 
@@ -46,6 +48,23 @@ class Row:
         return (
             f"max {max(self.recovery):.1f} s, mean {sum(self.recovery) / len(self.recovery):.1f} s"
         )
+
+
+WHOOP_SECRET = "rel-whoop-" + secrets.token_hex(8)
+OURA_SECRET = "rel-oura-" + secrets.token_hex(8)
+WEBHOOK_SECRETS = {"WHOOP_CLIENT_SECRET": WHOOP_SECRET, "OURA_CLIENT_SECRET": OURA_SECRET}
+
+
+def signature_headers(vendor: str, body: bytes) -> dict[str, str]:
+    """The headers WHOOP or Oura sign `body` with, using this run's webhook secrets."""
+    if vendor == "whoop":
+        stamp = str(int(time.time() * 1000))
+        return {
+            "x-whoop-signature": whoop.sign(WHOOP_SECRET, stamp, body),
+            "x-whoop-signature-timestamp": stamp,
+        }
+    stamp = str(int(time.time()))
+    return {"x-oura-signature": oura.sign(OURA_SECRET, stamp, body), "x-oura-timestamp": stamp}
 
 
 def table(rows: list[Row]) -> str:

@@ -17,7 +17,6 @@ import secrets
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,31 +25,20 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from auren_client import AurenClient
 from auren_graphs.http.openapi import SPEC
-from auren_graphs.webhooks import oura, whoop
-from reliability.common import Row, garbage, healthy, reliability_server, stored_items
+from reliability.common import (
+    WEBHOOK_SECRETS,
+    Row,
+    garbage,
+    healthy,
+    reliability_server,
+    signature_headers,
+    stored_items,
+)
 from tests.conftest import SERVICE_KEY
 from tests.support.server import DevServer
 
-WHOOP_SECRET = "schema-whoop-" + secrets.token_hex(8)
-OURA_SECRET = "schema-oura-" + secrets.token_hex(8)
 TIMEOUT = 30.0
-Sign = Callable[[bytes], dict[str, str]]
-
-
-def _whoop_signature(body: bytes) -> dict[str, str]:
-    stamp = str(int(time.time() * 1000))
-    return {
-        "x-whoop-signature": whoop.sign(WHOOP_SECRET, stamp, body),
-        "x-whoop-signature-timestamp": stamp,
-    }
-
-
-def _oura_signature(body: bytes) -> dict[str, str]:
-    stamp = str(int(time.time()))
-    return {"x-oura-signature": oura.sign(OURA_SECRET, stamp, body), "x-oura-timestamp": stamp}
-
-
-SIGNERS: dict[str, Sign] = {"/webhooks/whoop": _whoop_signature, "/webhooks/oura": _oura_signature}
+SIGNED = {"/webhooks/whoop": "whoop", "/webhooks/oura": "oura"}
 
 
 def _header_value(value: object) -> bytes:
@@ -74,9 +62,9 @@ class Sender:
         if body is not None:
             headers["content-type"] = "application/json"
         self._one(case, body, headers)
-        if case.path in SIGNERS and body is not None:
-            self._one(case, body, {**headers, **SIGNERS[case.path](body)})
-        elif case.path.startswith("/webhooks/") and case.path not in SIGNERS:
+        if case.path in SIGNED and body is not None:
+            self._one(case, body, {**headers, **signature_headers(SIGNED[case.path], body)})
+        elif case.path.startswith("/webhooks/") and case.path not in SIGNED:
             self._one(case, body, {**headers, **self.push_headers})
 
     def _one(self, case: Any, body: bytes | None, headers: dict[str, Any]) -> None:
@@ -119,8 +107,7 @@ async def schema_fuzz(*, examples: int) -> Row:
     """A server with webhooks configured; Schemathesis over every custom route."""
     row = Row("schema-driven fuzzing of the custom routes (Schemathesis)")
     env = {
-        "WHOOP_CLIENT_SECRET": WHOOP_SECRET,
-        "OURA_CLIENT_SECRET": OURA_SECRET,
+        **WEBHOOK_SECRETS,
         "AUREN_OURA_VERIFICATION_TOKEN": "schema-" + secrets.token_hex(8),
     }
     with reliability_server(**env) as server:

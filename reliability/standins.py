@@ -31,8 +31,14 @@ import httpx
 import psycopg
 
 from auren_client import AnalysisResult, AurenClient, AurenError, ServerError
-from auren_graphs.webhooks import oura, whoop
-from reliability.common import Row, reliability_server, row_ids, stored_items
+from reliability.common import (
+    WEBHOOK_SECRETS,
+    Row,
+    reliability_server,
+    row_ids,
+    signature_headers,
+    stored_items,
+)
 from tests.conftest import SERVICE_KEY
 from tests.integration import payloads
 from tests.support.openai_standin import OpenAIStandIn
@@ -46,8 +52,6 @@ BREAKER_RESET = 5.0
 MODEL_CONTEXT = {"model_timeout_seconds": 1, "model_max_retries": 0}
 RUN_BUDGET = 90.0
 END = date(2026, 11, 20)
-WHOOP_SECRET = "rel-whoop-" + secrets.token_hex(8)
-OURA_SECRET = "rel-oura-" + secrets.token_hex(8)
 # Webhook event kind -> the metric its document stores.
 KINDS = {
     "whoop:recovery.updated": "recovery_score",
@@ -83,8 +87,7 @@ def standin_env(
         "OPENAI_BASE_URL": model.base_url,
         "AUREN_MODEL_BREAKER_THRESHOLD": str(BREAKER_THRESHOLD),
         "AUREN_MODEL_BREAKER_RESET_SECONDS": str(BREAKER_RESET),
-        "WHOOP_CLIENT_SECRET": WHOOP_SECRET,
-        "OURA_CLIENT_SECRET": OURA_SECRET,
+        **WEBHOOK_SECRETS,
         "AUREN_WHOOP_API_URL": whoop_api.base_url,
         "AUREN_OURA_API_URL": oura_api.base_url,
         "AUREN_WEBHOOK_POLL_SECONDS": "0.2",
@@ -214,15 +217,7 @@ class Delivery:
 
 def signed(vendor: str, note: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(note).encode()
-    if vendor == "whoop":
-        stamp = str(int(time.time() * 1000))
-        signature = {"x-whoop-signature": whoop.sign(WHOOP_SECRET, stamp, body)}
-        return body, {**signature, "x-whoop-signature-timestamp": stamp}
-    stamp = str(int(time.time()))
-    return body, {
-        "x-oura-signature": oura.sign(OURA_SECRET, stamp, body),
-        "x-oura-timestamp": stamp,
-    }
+    return body, signature_headers(vendor, body)
 
 
 async def prepare(
