@@ -9,10 +9,10 @@ N_JOBS ?= 4
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml client/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -e ".[dev]"
+	$(BIN)/uv pip install -q --python $(BIN)/python -e ./client -e ".[dev]"
 	touch $@
 
 ## Run the service: langgraph dev with the AUREN graphs, data in the embedded Postgres
