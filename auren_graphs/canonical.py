@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-Device = Literal["oura", "whoop", "apple_health", "manual"]
-DEVICES: tuple[Device, ...] = ("oura", "whoop", "apple_health", "manual")
+from auren_contract import METRICS as CONTRACT_METRICS
+from auren_contract import Device as Device  # re-exported: normalizers type with it
+from auren_contract import MetricKind
 
-Kind = Literal["sample", "daily", "workout"]
+Kind = MetricKind
 Combine = Literal["replace", "sum", "best"]
 
 
@@ -30,59 +31,38 @@ class MetricSpec:
     high: float
 
 
-def _specs(kind: Kind, unit: str, low: float, high: float, *names: str) -> list[MetricSpec]:
-    return [MetricSpec(n, unit, kind, low, high) for n in names]
-
-
 _DAY_S = 86_400.0
+#: Plausible ranges by unit (the vocabulary itself, names and units, is the contract's),
+#: with the metrics whose range is narrower than their unit's.
+_RANGE_OF_UNIT: dict[str, tuple[float, float]] = {
+    "bpm": (20, 250),
+    "ms": (1, 500),
+    "s": (0, _DAY_S),
+    "percent": (0, 100),
+    "score": (0, 100),
+    "strain_0_21": (0, 21),
+    "count": (0, 200_000),
+    # An additive daily load (sRPE x minutes, TRIMP) in arbitrary units, for Foster
+    # monotony; WHOOP strain is logarithmic and never feeds it.
+    "au": (0, 100_000),
+    "kcal": (0, 20_000),
+    "breaths/min": (2, 60),
+    "degC": (20, 45),
+    "m": (0, 1_000_000),
+}
+_RANGE_OF_METRIC: dict[str, tuple[float, float]] = {
+    "resting_heart_rate": (20, 150),
+    "heart_rate_daily_min": (20, 150),
+    "temperature_deviation": (-10, 10),
+}
 METRICS: dict[str, MetricSpec] = {
-    spec.name: spec
-    for spec in [
-        *_specs("sample", "bpm", 20, 250, "heart_rate"),
-        *_specs("daily", "bpm", 20, 150, "resting_heart_rate", "heart_rate_daily_min"),
-        *_specs(
-            "daily",
-            "bpm",
-            20,
-            250,
-            "heart_rate_daily_avg",
-            "heart_rate_daily_max",
-            "average_heart_rate",
-            "max_heart_rate",
-            "sleep_average_heart_rate",
-        ),
-        *_specs("daily", "ms", 1, 500, "hrv_rmssd", "hrv_sdnn"),
-        *_specs(
-            "daily",
-            "s",
-            0,
-            _DAY_S,
-            "sleep_duration",
-            "time_in_bed",
-            "sleep_light_duration",
-            "sleep_deep_duration",
-            "sleep_rem_duration",
-            "sleep_awake_duration",
-            "nap_duration",
-        ),
-        *_specs("daily", "percent", 0, 100, "sleep_efficiency", "sleep_performance", "spo2"),
-        *_specs("daily", "percent", 0, 100, "recovery_score"),
-        *_specs("daily", "score", 0, 100, "sleep_score", "readiness_score", "activity_score"),
-        *_specs("daily", "strain_0_21", 0, 21, "strain"),
-        *_specs("daily", "count", 0, 200_000, "steps"),
-        # An additive daily load (sRPE x minutes, TRIMP) in arbitrary units, for Foster
-        # monotony; WHOOP strain is logarithmic and never feeds it.
-        *_specs("daily", "au", 0, 100_000, "training_load"),
-        *_specs("daily", "kcal", 0, 20_000, "active_energy", "total_energy"),
-        *_specs("daily", "breaths/min", 2, 60, "respiratory_rate"),
-        *_specs("daily", "degC", 20, 45, "skin_temperature"),
-        *_specs("daily", "degC", -10, 10, "temperature_deviation"),
-        *_specs("workout", "s", 0, _DAY_S, "workout_duration"),
-        *_specs("workout", "kcal", 0, 20_000, "workout_energy"),
-        *_specs("workout", "strain_0_21", 0, 21, "workout_strain"),
-        *_specs("workout", "bpm", 20, 250, "workout_average_heart_rate", "workout_max_heart_rate"),
-        *_specs("workout", "m", 0, 1_000_000, "workout_distance"),
-    ]
+    metric.name: MetricSpec(
+        metric.name,
+        metric.unit,
+        metric.kind,
+        *_RANGE_OF_METRIC.get(metric.name, _RANGE_OF_UNIT[metric.unit]),
+    )
+    for metric in CONTRACT_METRICS.values()
 }
 
 

@@ -54,6 +54,39 @@ class Settings(BaseSettings):
         default="auto",
         description="auto: enforce when keys or a JWT secret are set, open otherwise (dev only).",
     )
+    jwt_issuer: str | None = Field(
+        default=None, description="When set, a user token's `iss` must equal it."
+    )
+    jwt_audience: str | None = Field(
+        default=None, description="When set, a user token's `aud` must include it."
+    )
+    jwt_max_lifetime_seconds: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="Longest a user token may live (exp - iat, or exp - now without iat).",
+    )
+    jwt_max_bytes: int = Field(
+        default=8192, ge=256, description="Longest user token accepted, in bytes."
+    )
+    encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated url-safe base64 32-byte keys (Fernet), newest first: the "
+        "first encrypts, every one decrypts. Unset: `make dev` generates one under "
+        "AUREN_DATA_DIR; with AUREN_AUTH_MODE=required the server refuses to start.",
+    )
+    max_crons_per_user: int = Field(
+        default=5, ge=0, le=1000, description="Crons one user may own at a time."
+    )
+    request_body_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Deadline for receiving a request body on AUREN's own routes (408 after).",
+    )
+    max_header_bytes: int = Field(
+        default=16_384,
+        ge=1024,
+        description="Largest total size of a request's headers AUREN's layer accepts (431).",
+    )
     openai_api_key: str | None = Field(
         default=None,
         validation_alias="OPENAI_API_KEY",

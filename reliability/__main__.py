@@ -15,8 +15,9 @@ import sys
 import time
 from dataclasses import dataclass
 
-from reliability.common import OUT, Row, reliability_server, table
+from reliability.common import OUT, AttackRow, Row, attack_table, reliability_server, table
 from reliability.hostile import FUZZ_JOBS, attacks, fuzz, fuzz_in_process
+from reliability.identity import identity_attacks, identity_server_env
 from reliability.kill import signal_during_ingestion
 from reliability.load import sustained_load
 from reliability.postgres import postgres_outage
@@ -68,6 +69,11 @@ def sizes(quick: bool) -> Sizes:
     )
 
 
+async def run_attacks() -> list[AttackRow]:
+    with reliability_server(**identity_server_env()) as server:
+        return await identity_attacks(server)
+
+
 async def run(size: Sizes, quick: bool) -> list[Row]:
     rows: list[Row] = []
     with reliability_server() as server:
@@ -92,13 +98,15 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="the CI-sized run")
     args = parser.parse_args()
     began = time.monotonic()
+    attack_rows = asyncio.run(run_attacks())
     rows = asyncio.run(run(sizes(args.quick), args.quick))
     footer = f"\n\n{'quick' if args.quick else 'full'} run, {time.monotonic() - began:.0f} s."
-    text = table(rows) + footer
+    text = table(rows) + "\n\nIdentity attacks (auth required; two users, a service):\n\n"
+    text += attack_table(attack_rows) + footer
     print(text)
     OUT.mkdir(exist_ok=True)
     (OUT / "latest.md").write_text(text + "\n")
-    return 0 if all(r.ok for r in rows) else 1
+    return 0 if all(r.ok for r in rows) and all(r.ok for r in attack_rows) else 1
 
 
 if __name__ == "__main__":

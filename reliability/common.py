@@ -50,6 +50,42 @@ class Row:
         )
 
 
+@dataclass
+class AttackRow:
+    """One line of the attack table: a class of attacks and what they did."""
+
+    kind: str
+    attempts: int = 0
+    denied: int = 0
+    leaked: int = 0
+    stored: int = 0
+    status_5xx: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.leaked == self.stored == self.status_5xx == 0 and self.attempts > 0
+
+
+def attack_table(rows: list[AttackRow]) -> str:
+    lines = [
+        "| attack class | attempts | denied | leaked | stored | 5xx | notes |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.kind} | {r.attempts} | {r.denied} | {r.leaked} | {r.stored} | "
+            f"{r.status_5xx} | {'; '.join(r.notes)} |"
+        )
+    total = AttackRow("all", *(sum(getattr(r, f) for r in rows) for f in (
+        "attempts", "denied", "leaked", "stored", "status_5xx")))  # fmt: skip
+    lines.append(
+        f"| **all** | {total.attempts} | {total.denied} | {total.leaked} | {total.stored} | "
+        f"{total.status_5xx} | |"
+    )
+    return "\n".join(lines)
+
+
 WHOOP_SECRET = "rel-whoop-" + secrets.token_hex(8)
 OURA_SECRET = "rel-oura-" + secrets.token_hex(8)
 WEBHOOK_SECRETS = {"WHOOP_CLIENT_SECRET": WHOOP_SECRET, "OURA_CLIENT_SECRET": OURA_SECRET}

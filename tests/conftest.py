@@ -19,7 +19,12 @@ JWT_SECRET = "test-jwt-secret-0c7d9e"
 # and raw langgraph_sdk) send the service key by default. Tests of users pass tokens.
 os.environ["AUREN_API_KEY"] = SERVICE_KEY
 os.environ["LANGGRAPH_API_KEY"] = SERVICE_KEY
-AUTH_ENV = {"AUREN_SERVICE_API_KEYS": f"{SERVICE_KEY},second-key", "AUREN_JWT_SECRET": JWT_SECRET}
+ENCRYPTION_KEY = "n6YH2m3c3Yk9fB8S5z3H0yq1Q6wq5m2x9Jb8c7v6d5s="  # a test key, never a real one
+AUTH_ENV = {
+    "AUREN_SERVICE_API_KEYS": f"{SERVICE_KEY},second-key",
+    "AUREN_JWT_SECRET": JWT_SECRET,
+    "AUREN_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+}
 
 
 @pytest.fixture(scope="session")
@@ -60,9 +65,12 @@ def server(postgres_uri: str, openai_standin: OpenAIStandIn) -> Iterator[DevServ
 
 
 @pytest.fixture(scope="session")
-def memory_server() -> Iterator[DevServer]:
-    """`langgraph dev` on its own in-memory runtime (`langgraph.platform.json`)."""
-    with running_server(server_env(None, **AUTH_ENV), "langgraph.platform.json") as server:
+def memory_server(postgres_uri: str) -> Iterator[DevServer]:
+    """`langgraph dev` on its own in-memory runtime (`langgraph.platform.json`): threads,
+    checkpoints and the store in memory; AUREN's own records (connections, webhook
+    events) still in Postgres, here the suite's."""
+    env = server_env(postgres_uri, **AUTH_ENV)
+    with running_server(env, "langgraph.platform.json") as server:
         yield server
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from auren_contract import ANALYSIS_GRAPH, findings_namespace
 from langgraph.config import get_config, get_stream_writer
 from langgraph.runtime import Runtime
 
@@ -25,6 +26,7 @@ from auren_graphs.analysis.narrative import (
 )
 from auren_graphs.analysis.series import read_rows, to_records
 from auren_graphs.analysis.state import AnalysisState
+from auren_graphs.identity import IdentityError, serving_user
 from auren_graphs.rollout.assignment import (
     finished,
     resolve_for_run,
@@ -52,17 +54,24 @@ def _store(runtime: Runtime[AnalysisContext]) -> Any:
     return runtime.store
 
 
+async def _user(state: AnalysisState) -> str:
+    """Whom the run serves: the authenticated caller (`auren_graphs.identity`)."""
+    return await serving_user(get_config(), state.user_id, graph=ANALYSIS_GRAPH)
+
+
 async def load_series(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
-    """Resolve the user's version (a rollout may assign one), read the daily series and
-    start a fresh analysis."""
-    rollout = await _resolve_version(state, runtime)
+    """Find whom the run serves, resolve their version (a rollout may assign one), read
+    the daily series and start a fresh analysis."""
+    user = await _user(state)
+    rollout = await _resolve_version(user, runtime)
     assigned = rollout["version_context"]
     context = _context(runtime) if assigned is None else AnalysisContext.model_validate(assigned)
     as_of = state.as_of or datetime.now(UTC).date()
-    rows = await read_rows(_store(runtime), state.user_id, as_of, context.lookback_days)
+    rows = await read_rows(_store(runtime), user, as_of, context.lookback_days)
     records, devices = to_records(rows)
     get_stream_writer()({"event": "progress", "stage": "load_series", "days": len(records)})
     return {
+        "user_id": user,
         "records": records,
         "devices": devices,
         "as_of": as_of,
@@ -77,12 +86,12 @@ async def load_series(state: AnalysisState, runtime: Runtime[AnalysisContext]) -
     }
 
 
-async def _resolve_version(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
+async def _resolve_version(user: str, runtime: Runtime[AnalysisContext]) -> Update:
     """Under a rollout of this run's assistant: the user's version, and a run record
     started for the guardrails. Otherwise the run's own context, and no record."""
     metadata = get_config().get("metadata") or {}
     assistant_id = metadata.get("assistant_id")
-    resolution = await resolve_for_run(_store(runtime), assistant_id, state.user_id)
+    resolution = await resolve_for_run(_store(runtime), assistant_id, user)
     if resolution is None:
         none: Update = {"assistant_version": None, "cohort": None, "rollout_id": None}
         return {**none, "version_context": None, "run_record": None}
@@ -91,7 +100,7 @@ async def _resolve_version(state: AnalysisState, runtime: Runtime[AnalysisContex
         resolution,
         assistant_id=str(assistant_id),
         run_id=run_id,
-        user_id=state.user_id,
+        user_id=user,
         started_at=time.time(),
     )
     await write_run_record(_store(runtime), record)
@@ -160,7 +169,7 @@ async def compose(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Up
     write = get_stream_writer()
     for item in composite:
         write({"event": "finding", "finding": item})
-    await _remember(runtime, state.user_id, [*state.findings, *composite])
+    await _remember(runtime, await _user(state), [*state.findings, *composite])
     return {"findings": composite, "assessment": row}
 
 
@@ -169,7 +178,7 @@ async def _remember(
 ) -> None:
     """Keep findings in the user's long-term memory, one item per day and finding."""
     store = _store(runtime)
-    namespace = ("users", user_id, "findings")
+    namespace = findings_namespace(user_id)
     for item in findings:
         text = f"{item['title']}. {item['summary']}"
         await store.aput(
@@ -243,6 +252,8 @@ async def record_run(state: AnalysisState, runtime: Runtime[AnalysisContext]) ->
     record = state.run_record
     if record is None:
         return {}
+    if record.get("user_id") != await _user(state):
+        raise IdentityError("this run's record belongs to another user")
     reason = state.fallback_reason
     # Running without a model is how the server is configured, not a fallback.
     fallback = state.narrative_source != "model" and not (

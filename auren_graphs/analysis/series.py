@@ -15,7 +15,7 @@ from typing import Any
 
 from langgraph.store.base import BaseStore
 
-from auren_graphs.ingestion.storage import day_range_filter, metric_namespace
+from auren_graphs.readings import day_items
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +76,12 @@ async def read_rows(
     store: BaseStore, user_id: str, as_of: date, lookback_days: int
 ) -> dict[str, list[dict[str, Any]]]:
     """The user's rows of every method input metric in the window ending `as_of`."""
-    window = day_range_filter(as_of - timedelta(days=lookback_days), as_of)
+    first = as_of - timedelta(days=lookback_days)
     out: dict[str, list[dict[str, Any]]] = {}
     for source in INPUTS.values():
-        items = await store.asearch(
-            metric_namespace(user_id, source.metric),
-            filter=window,
-            limit=lookback_days + 1,
-        )
         out[source.metric] = [
-            {**row, "day": item.value["day"]} for item in items for row in item.value["rows"]
+            {**row, "day": item.value["day"]}
+            async for item in day_items(store, user_id, source.metric, first, as_of)
+            for row in item.value["rows"]
         ]
     return out

@@ -28,7 +28,11 @@ def append_or_reset(left: list[Any], right: list[Any] | None) -> list[Any]:
 class AnalysisInput(BaseModel):
     """A question about one user's data."""
 
-    user_id: str = Field(description="AUREN user whose data is analysed.", min_length=1)
+    user_id: str | None = Field(
+        default=None,
+        description="The user whose data is analysed: the authenticated caller. Optional; "
+        "when given it must be them.",
+    )
     request: str = Field(
         default="How is my recovery?", max_length=2000, description="The person's question."
     )

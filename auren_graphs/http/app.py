@@ -1,20 +1,24 @@
-"""The Starlette app the server mounts beside its own routes (langgraph.json `http.app`).
+"""The app the server mounts beside its own routes (langgraph.json `http.app`). Wiring only.
 
-Wiring only. These routes are not behind the server's auth (`enable_custom_route_auth`
-is off): vendor webhooks are authenticated by their signatures, pushes by the user's
-ingest token, and health and metrics carry no user data.
+The server's auth runs on these routes too (`http.enable_custom_route_auth`): users'
+routes read the caller from the request; the public ones (vendor webhooks, which verify
+signatures, pushes, which verify ingest tokens, health, metrics, this OpenAPI) get no
+identity (`auren_graphs.auth.PUBLIC_PATHS`). The OpenAPI description (`GET
+/openapi/auren.json`) is generated from the routes' own typed definitions.
 
 | route | what |
 |---|---|
-| `POST /webhooks/whoop` | WHOOP notifications (`auren_graphs.webhooks.whoop`) |
-| `GET, POST /webhooks/oura` | Oura's subscription challenge, notifications (`...oura`) |
-| `POST /webhooks/apple_health`, `POST /webhooks/manual` | pushes (`...push`) |
-| `GET /health` | each component, 200 or 503 (`auren_graphs.http.health`) |
-| `GET /metrics/auren` | Prometheus metrics (`auren_graphs.observability`) |
-| `GET /openapi/auren.json` | OpenAPI description of these routes (`auren_graphs.http.openapi`) |
+| `PUT /users/{user}/threads/{graph}` | the user's own thread of a graph (`...http.users`) |
+| `GET /users/{user}/metrics/{metric}`, `GET /catalog/metrics` | metric rows, the vocabulary |
+| `GET /users/{user}/devices`, `PUT /users/{user}/devices/{device}` | connections |
+| `GET /users/{user}/findings`, `POST /users/{user}/feedback` | memory, feedback |
+| `POST /webhooks/whoop`, `GET, POST /webhooks/oura` | vendor notifications |
+| `POST /webhooks/apple_health`, `POST /webhooks/manual` | pushes |
+| `GET /health`, `GET /metrics/auren` | each component; Prometheus metrics |
 
-Its exception handlers apply to the server's own routes as well: Postgres being down
-answers 503 with a reason everywhere (`auren_graphs.http.errors`).
+Its middleware (`...http.guard`) and exception handlers (`...http.errors`) apply to the
+server's own routes as well: the dev server's `/internal/*` and `/deploy` answer 404,
+and Postgres being down answers 503 with a reason everywhere.
 """
 
 from __future__ import annotations
@@ -24,33 +28,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import import_module
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from fastapi import FastAPI
 
+from auren_graphs.http import devices, metrics, system, users, webhooks
 from auren_graphs.http.errors import EXCEPTION_HANDLERS
-from auren_graphs.http.health import health
-from auren_graphs.http.metrics import metrics
-from auren_graphs.http.openapi import SPEC
+from auren_graphs.http.guard import RequestGuard
+from auren_graphs.records.database import close_pool
 from auren_graphs.settings import get_settings
-from auren_graphs.webhooks import oura, push, whoop
-from auren_graphs.webhooks.runtime import STATE_KEY, WebhookRuntime, route
-
-PROCESSORS = {
-    "whoop": whoop.process,
-    "oura": oura.process,
-    "apple_health": push.process,
-    "manual": push.process,
-}
+from auren_graphs.webhooks.runtime import STATE_KEY, WebhookRuntime
 
 
 @asynccontextmanager
-async def lifespan(app: Starlette) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs inside the server's own lifespan: the in-process SDK client works from here.
     On the way out, events in flight get 10 s to finish; then they are cancelled, which
     rolls them back to pending for the next start (the whole stop stays under 30 s)."""
-    runtime = await WebhookRuntime.start(get_settings(), PROCESSORS)
+    runtime = await WebhookRuntime.start(get_settings(), webhooks.PROCESSORS)
     setattr(app.state, STATE_KEY, runtime)
     if get_settings().openai_api_key:  # the model client, imported off the start-up path
         asyncio.get_running_loop().run_in_executor(None, import_module, "langchain_openai")
@@ -58,27 +51,22 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
     finally:
         await runtime.stop(grace=10.0)
+        await close_pool()
 
 
-async def openapi(request: Request) -> JSONResponse:
-    return JSONResponse(SPEC)
-
-
-app = Starlette(
-    routes=[
-        Route("/webhooks/whoop", route("whoop", whoop.receive), methods=["POST"]),
-        Route("/webhooks/oura", oura.challenge, methods=["GET"]),
-        Route("/webhooks/oura", route("oura", oura.receive), methods=["POST"]),
-        Route(
-            "/webhooks/apple_health",
-            route("apple_health", push.receiver("apple_health")),
-            methods=["POST"],
-        ),
-        Route("/webhooks/manual", route("manual", push.receiver("manual")), methods=["POST"]),
-        Route("/health", health, methods=["GET"]),
-        Route("/metrics/auren", metrics, methods=["GET"]),
-        Route("/openapi/auren.json", openapi, methods=["GET"]),
-    ],
+app = FastAPI(
+    title="AUREN",
+    version="1",
+    summary="AUREN's own routes beside the LangGraph server's",
+    openapi_url="/openapi/auren.json",
+    docs_url=None,
+    redoc_url=None,
     lifespan=lifespan,
-    exception_handlers=EXCEPTION_HANDLERS,
 )
+app.add_middleware(RequestGuard)
+for _kind, _handler in EXCEPTION_HANDLERS.items():
+    app.add_exception_handler(_kind, _handler)
+# The routes themselves, not `include_router`: the server wraps each route of this app
+# in its auth middleware, and an included router is one lazy route with nothing to wrap.
+for _router in (users.router, devices.router, metrics.router, webhooks.router, system.router):
+    app.router.routes.extend(_router.routes)

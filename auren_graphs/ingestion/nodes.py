@@ -1,17 +1,26 @@
-"""The ingestion graph's nodes: small async functions returning partial state updates."""
+"""The ingestion graph's nodes: small async functions returning partial state updates.
+
+Every node that touches a user's data first asks whom the run serves
+(`auren_graphs.identity.serving_user`): the authenticated caller, never the input or the
+state, which may only repeat it. A run that may serve nobody is refused and stores nothing.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from auren_contract import INGESTION_GRAPH, Device, uploads_namespace
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from auren_graphs import observability
-from auren_graphs.canonical import Device, PayloadError
+from auren_graphs.canonical import PayloadError
+from auren_graphs.identity import IdentityError, serving_user
 from auren_graphs.ingestion.context import IngestionContext
 from auren_graphs.ingestion.normalizers import DERIVATIONS, NormalizeContext, normalize
 from auren_graphs.ingestion.state import IngestError, IngestionState, Report
-from auren_graphs.ingestion.storage import devices_namespace, uploads_namespace, write_batch
+from auren_graphs.ingestion.storage import write_batch
+from auren_graphs.records.connections import vendor_account_of
 
 Update = dict[str, Any]
 
@@ -28,31 +37,41 @@ def _refuse(kind: str, message: str) -> Update:
     return {"error": error.model_dump(), "payload": None, "uploads": []}
 
 
+async def _user(state: IngestionState) -> str:
+    return await serving_user(get_config(), state.user_id, graph=INGESTION_GRAPH)
+
+
 async def check_input(state: IngestionState, runtime: Runtime[IngestionContext]) -> Update:
-    """Start this run's report afresh, refuse an input without exactly one payload, and look
-    up the vendor account connected for the user (the thread keeps the last run's state)."""
+    """Find whom the run serves (refusing a run that may serve nobody), start this run's
+    report afresh, refuse an input without exactly one payload, and look up the vendor
+    account connected for the user (the thread keeps the last run's state)."""
     fresh: Update = {"report": Report().model_dump(), "cursor": 0, "error": None}
+    try:
+        user = await _user(state)
+    except IdentityError as exc:
+        # Nothing of the caller's input is touched, not even staged uploads: the user
+        # it names may not be the caller's.
+        return {**fresh, **_refuse("forbidden", str(exc))}
+    fresh["user_id"] = user
     has_inline = state.payload is not None
     if has_inline == bool(state.uploads):
-        await _discard_uploads(state, runtime, state.uploads)
+        await _discard_uploads(user, runtime, state.uploads)
         return {**fresh, **_refuse("invalid_input", "give exactly one of `payload` or `uploads`")}
-    connection = await _store(runtime).aget(devices_namespace(state.user_id), state.device)
-    vendor_user_id = connection.value.get("vendor_user_id") if connection else None
-    return {**fresh, "vendor_user_id": None if vendor_user_id is None else str(vendor_user_id)}
+    return {**fresh, "vendor_user_id": await vendor_account_of(user, state.device)}
 
 
-async def _discard_uploads(
-    state: IngestionState, runtime: Runtime[IngestionContext], keys: list[str]
-) -> None:
+async def _discard_uploads(user: str, runtime: Runtime[IngestionContext], keys: list[str]) -> None:
     store = _store(runtime)
     for key in keys:
-        await store.adelete(uploads_namespace(state.user_id), key)
+        await store.adelete(uploads_namespace(user), key)
 
 
-async def _next_payload(state: IngestionState, runtime: Runtime[IngestionContext]) -> Any:
+async def _next_payload(
+    user: str, state: IngestionState, runtime: Runtime[IngestionContext]
+) -> Any:
     if not state.uploads:
         return state.payload
-    item = await _store(runtime).aget(uploads_namespace(state.user_id), state.uploads[state.cursor])
+    item = await _store(runtime).aget(uploads_namespace(user), state.uploads[state.cursor])
     if item is None:
         # Already ingested and removed before a restart resumed this step.
         return None
@@ -67,20 +86,21 @@ async def _ingest(
     A staged upload is deleted once its data is written; the last one also clears the
     thread's `uploads`, so the next run on the thread starts clean.
     """
-    payload = await _next_payload(state, runtime)
+    user = await _user(state)  # again: a resumed or re-routed step proves it too
+    payload = await _next_payload(user, state, runtime)
     done = state.uploads[: state.cursor + 1]
     last = state.cursor + 1 >= len(state.uploads)
     update: Update = {"payload": None, "cursor": state.cursor + 1}
     if last:
         update["uploads"] = []
     if payload is not None:
-        context = NormalizeContext(state.user_id, state.vendor_user_id)
+        context = NormalizeContext(user, state.vendor_user_id)
         try:
             batch = normalize(device, payload, context)
         except PayloadError as exc:
-            await _discard_uploads(state, runtime, state.uploads[state.cursor :])
+            await _discard_uploads(user, runtime, state.uploads[state.cursor :])
             return {**update, **_refuse("invalid_payload", str(exc))}
-        counts = await write_batch(_store(runtime), state.user_id, device, batch, DERIVATIONS)
+        counts = await write_batch(_store(runtime), user, device, batch, DERIVATIONS)
         observability.record_ingest(device, counts, batch)
         update["report"] = state.report.including(
             accepted=counts.accepted,
@@ -91,7 +111,7 @@ async def _ingest(
             skipped=batch.skipped,
             limit=runtime.context.report_limit if runtime.context else 100,
         ).model_dump()
-    await _discard_uploads(state, runtime, done[state.cursor :])
+    await _discard_uploads(user, runtime, done[state.cursor :])
     return update
 
 

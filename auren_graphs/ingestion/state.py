@@ -25,7 +25,9 @@ class Refusal(BaseModel):
 class IngestError(BaseModel):
     """Why a payload was refused as a whole; nothing from it was stored."""
 
-    kind: Literal["invalid_payload", "invalid_input"] = Field(description="What was wrong.")
+    kind: Literal["invalid_payload", "invalid_input", "forbidden"] = Field(
+        description="What was wrong (forbidden: the run may not act for that user)."
+    )
     message: str = Field(description="What is wrong with it, for the sender.")
 
 
@@ -77,7 +79,11 @@ class Report(BaseModel):
 class IngestionInput(BaseModel):
     """One delivery of device data for one user."""
 
-    user_id: str = Field(description="AUREN user the data belongs to.", min_length=1)
+    user_id: str | None = Field(
+        default=None,
+        description="The user the data belongs to: the authenticated caller. Optional; when "
+        "given it must be them (a system run names its user here, proven by its thread).",
+    )
     device: DeviceName = Field(description="The device or source the payload comes from.")
     payload: Any = Field(
         default=None,
@@ -85,7 +91,8 @@ class IngestionInput(BaseModel):
     )
     uploads: list[str] = Field(
         default_factory=list,
-        description="Keys of payloads staged in the store under ('uploads', user_id).",
+        description="Keys of payloads the caller staged in the store (auren_contract."
+        "uploads_namespace of the user).",
     )
 
 

@@ -1,16 +1,18 @@
 """How canonical data lies in the store, and how a batch is merged into it.
 
-Layout (namespace → key → value):
+Layout (namespaces from `auren_contract`; namespace → key → value):
 
-- `("users", user, "metrics", metric)` → `"YYYY-MM-DD"` → one item per user, metric and
+- `metric_namespace(user, metric)` → `"YYYY-MM-DD"` → one item per user, metric and
   local day: `{"metric", "unit", "day", "day_num", "rows": [...], "parts": {...}}`. `rows` is what
-  readers get: `{"value", "device", "timestamp", "id"}`. `parts` keeps the per-record
-  contributions of metrics that combine several records into one daily value (naps
-  summed, the main sleep chosen among several), so a redelivery is recognised.
-- `("users", user, "raw", kind)` → `"YYYY-MM-DD"` → raw intervals by local start day,
-  for values derived across deliveries (Apple steps, energy, sleep stages).
-- `("users", user, "devices")` → device → the vendor account connected for the user.
-- `("uploads", user)` → id → a payload staged by the client; deleted once ingested.
+  readers get (`auren_graphs.readings`): `{"value", "device", "timestamp", "id"}`. `parts`
+  keeps the per-record contributions of metrics that combine several records into one
+  daily value (naps summed, the main sleep chosen among several), so a redelivery is
+  recognised.
+- `raw_namespace(user, kind)` → `"YYYY-MM-DD"` → raw intervals by local start day, for
+  values derived across deliveries (Apple steps, energy, sleep stages).
+- `uploads_namespace(user)` → id → a payload staged by the client; deleted once ingested.
+
+Device connections are not in the store: `auren_graphs.records.connections`.
 
 Ingesting a batch reads and writes only the items of the days it touches, so its cost
 does not grow with the user's history.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from auren_contract import day_number, metric_namespace, raw_namespace
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
 from auren_graphs.canonical import (
@@ -34,24 +37,7 @@ from auren_graphs.canonical import (
     RawInterval,
 )
 
-Namespace = tuple[str, ...]
 Derivation = Callable[[Sequence[RawInterval]], Mapping[date, Mapping[str, float]]]
-
-
-def metric_namespace(user_id: str, metric: str) -> Namespace:
-    return ("users", user_id, "metrics", metric)
-
-
-def raw_namespace(user_id: str, kind: str) -> Namespace:
-    return ("users", user_id, "raw", kind)
-
-
-def devices_namespace(user_id: str) -> Namespace:
-    return ("users", user_id, "devices")
-
-
-def uploads_namespace(user_id: str) -> Namespace:
-    return ("uploads", user_id)
 
 
 @dataclass(slots=True)
@@ -79,26 +65,12 @@ class WriteCounts:
 # ---------------------------------------------------------------- metric items
 
 
-def day_number(day: date | str) -> int:
-    """A day as the integer YYYYMMDD: range filters on it work in every store.
-
-    (The in-memory store compares range filters as floats, so ISO strings cannot be used.)
-    """
-    text = day.isoformat() if isinstance(day, date) else day
-    return int(text.replace("-", ""))
-
-
-def day_range_filter(first: date, last: date) -> dict[str, Any]:
-    """A store search filter for metric items of days first..last."""
-    return {"day_num": {"$gte": day_number(first), "$lte": day_number(last)}}
-
-
 def _empty_item(metric: str, day: str) -> dict[str, Any]:
     return {
         "metric": metric,
         "unit": METRICS[metric].unit,
         "day": day,
-        "day_num": day_number(day),
+        "day_num": day_number(date.fromisoformat(day)),
         "rows": [],
         "parts": {},
     }

@@ -33,6 +33,7 @@ from langgraph_sdk.client import LangGraphClient
 
 from auren_graphs import observability
 from auren_graphs.analysis.context import AnalysisContext
+from auren_graphs.identity import require_operator
 from auren_graphs.rollout.assignment import (
     ACTIVE_KEY,
     ACTIVE_STATUSES,
@@ -301,7 +302,9 @@ def _refuse(state: RolloutState, kind: str, message: str) -> Update:
 
 
 async def start(state: RolloutState, runtime: Runtime[RolloutContext]) -> Update:
-    """Check the request, take the assistant (one active rollout each), start afresh."""
+    """Check the caller and the request, take the assistant (one active rollout each),
+    start afresh."""
+    require_operator(get_config(), "a rollout")
     sdk, store = _platform(), _store(runtime)
     run_id = str(get_config().get("configurable", {}).get("run_id") or uuid.uuid4())
     try:
@@ -473,6 +476,7 @@ async def propose_plan(state: RolloutState, runtime: Runtime[RolloutContext]) ->
 
 async def approval_gate(state: RolloutState, runtime: Runtime[RolloutContext]) -> Update:
     """Wait for the operator: `{"decision": "approve"|"reject", "by": ..., "at": ...}`."""
+    require_operator(get_config(), "approving a rollout")
     if not _options(state).approval_required:
         approval = {"decision": "approve", "by": "auto (approval not required)", "at": utc_now()}
     else:
@@ -549,6 +553,7 @@ async def assign(state: RolloutState, runtime: Runtime[RolloutContext]) -> Updat
 async def monitor(state: RolloutState, runtime: Runtime[RolloutContext]) -> Update:
     """Wait for the window to end: a tick from the cron after `window_ends_at`, an
     explicit `{"action": "advance"}`, or `{"action": "abort"}`."""
+    require_operator(get_config(), "a rollout's monitoring")
     answer = interrupt(
         {
             "kind": "monitor",

@@ -1,16 +1,11 @@
-"""What every webhook route shares: refusals, bounded bodies, timestamps, user lookups."""
+"""What every webhook route shares: refusals, bounded bodies, timestamps."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-from collections.abc import Mapping
 from typing import Any
 
-from langgraph_sdk import get_client
-from langgraph_sdk.client import LangGraphClient
-from langgraph_sdk.errors import NotFoundError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -27,7 +22,30 @@ class RefusedError(Exception):
         self.message = message
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.message}, status_code=self.status)
+        # `connection: close`: the sender may not have sent all of its body, and reading
+        # the rest of it (to keep the connection alive) would let a slow one hold it.
+        return JSONResponse(
+            {"error": self.message}, status_code=self.status, headers={"connection": "close"}
+        )
+
+    @property
+    def outcome(self) -> str:
+        return "unavailable" if self.status >= 500 else "refused"
+
+
+class DroppedError(RefusedError):
+    """A delivery acknowledged (so the sender stops retrying) and dropped: nothing is
+    recorded or stored (its vendor account was disconnected)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(200, message)
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"status": "ignored", "reason": self.message})
+
+    @property
+    def outcome(self) -> str:
+        return "ignored"
 
 
 def require_json(request: Request) -> None:
@@ -110,43 +128,3 @@ def check_timestamp(raw: str | None, header: str, *, now: float, window: float) 
             f"{window:.0f} s are refused as replays",
         )
     return seconds
-
-
-# ----------------------------------------------------------------- the server itself
-
-
-def loopback_client() -> LangGraphClient:
-    """An SDK client to this very server, in process (no network, no URL).
-
-    Loopback requests bypass the server's auth; the first service key is still sent,
-    so the calls are attributed to a service wherever the server looks.
-    """
-    keys = [k.strip() for k in os.environ.get("AUREN_SERVICE_API_KEYS", "").split(",")]
-    keys = [k for k in keys if k]
-    # api_key=None (not omitted): never pick up another key from the environment.
-    return get_client(api_key=keys[0] if keys else None)
-
-
-async def store_value(
-    sdk: LangGraphClient, namespace: list[str], key: str
-) -> Mapping[str, Any] | None:
-    try:
-        item = await sdk.store.get_item(namespace, key)
-    except NotFoundError:
-        return None
-    value = item.get("value") if item else None
-    return value if isinstance(value, Mapping) else None
-
-
-async def owner_of(sdk: LangGraphClient, device: str, vendor_user_id: str) -> str | None:
-    """Our user connected to the vendor account (the `("vendors", device)` index)."""
-    value = await store_value(sdk, ["vendors", device], vendor_user_id)
-    owner = value.get("user_id") if value else None
-    return owner if isinstance(owner, str) and owner else None
-
-
-async def connection_of(
-    sdk: LangGraphClient, user_id: str, device: str
-) -> Mapping[str, Any] | None:
-    """The user's connection of `device` (`("users", user, "devices")`), with its tokens."""
-    return await store_value(sdk, ["users", user_id, "devices"], device)

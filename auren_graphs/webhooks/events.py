@@ -38,7 +38,6 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from auren_graphs.persistence.pool import make_pool
-from auren_graphs.settings import Settings
 from auren_graphs.webhooks.ingest import IngestRefusedError
 from auren_graphs.webhooks.vendors import VendorError, VendorNotFoundError, VendorUnavailableError
 
@@ -108,30 +107,6 @@ UPDATE {TABLE} SET
                    ELSE payload END
 WHERE id = %(id)s
 """
-
-
-NO_DATABASE = (
-    "webhooks need Postgres to acknowledge durably, and this server runs in memory; "
-    "set AUREN_POSTGRES_URI"
-)
-
-
-def events_database_uri(settings: Settings) -> str | None:
-    """Where the events live: AUREN_POSTGRES_URI; else the platform's own Postgres
-    (DATABASE_URI, as in the docker deploy; `langgraph dev` sets it to ":memory:"); else
-    the embedded Postgres, when AUREN's own persistence runs on it (`make dev`: the
-    server's store is `auren_graphs.persistence`). None on the in-memory dev runtime
-    (`make dev-memory`): nothing durable to record in, so webhooks are off there rather
-    than starting a Postgres for them alone."""
-    if settings.postgres_uri:
-        return settings.postgres_uri
-    if settings.database_uri and settings.database_uri.startswith(("postgres://", "postgresql://")):
-        return settings.database_uri
-    if "auren_graphs.persistence" not in (settings.langgraph_store or ""):
-        return None
-    from auren_graphs.persistence import database_uri  # lazily: may start embedded Postgres
-
-    return database_uri()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
-"""Hand a document to the ingestion graph, as the client does, from inside the server.
+"""Hand a document to the ingestion graph from inside the server, as the client does.
 
-Same contract as `auren_client`: the user's deterministic ingestion thread, every input
-key sent, `multitask_strategy="enqueue"` (a webhook overlapping a client's delivery waits
-its turn), and documents over 16 KiB staged in the store and passed by key, because a
-run's input is checkpointed with the thread's history (and kept in memory by the dev
-server for its lifetime).
+The same rules as `auren_client`: the user's own ingestion thread (its owner checked
+first), every input key sent, `multitask_strategy="enqueue"` (a webhook overlapping a
+client's delivery waits its turn), and documents over the contract's INLINE_LIMIT
+staged in the store and passed by key. The run is a system run (in process, no
+identity): it names its user, and the graph checks that claim against the thread.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from langgraph_sdk.client import LangGraphClient
+from auren_contract import INGESTION_GRAPH, INLINE_LIMIT, uploads_namespace
 
-INGESTION_GRAPH = "ingestion"
-INLINE_LIMIT = 16 * 1024  # as auren_client's
+from auren_graphs.platform import loopback
+from auren_graphs.threads import own_thread
 
 
 class IngestRefusedError(Exception):
@@ -27,20 +27,14 @@ class IngestFailedError(Exception):
     """The run itself failed (an error in the graph or the server): worth retrying."""
 
 
-async def ingest(
-    sdk: LangGraphClient, user_id: str, device: str, payload: Any, *, upload_key: str
-) -> dict[str, Any]:
+async def ingest(user_id: str, device: str, payload: Any, *, upload_key: str) -> dict[str, Any]:
     """Ingest `payload` for `user_id`; the run's report (accepted, duplicates, ...).
 
     `upload_key` names the staged copy of a large payload: fixed per event, so a retried
     attempt overwrites its own staging instead of adding another.
     """
-    thread = _thread_id(user_id, INGESTION_GRAPH)
-    await sdk.threads.create(
-        thread_id=thread,
-        if_exists="do_nothing",
-        metadata={"user_id": user_id, "graph": INGESTION_GRAPH},
-    )
+    sdk = loopback()
+    thread = await own_thread(user_id, INGESTION_GRAPH)
     run_input: dict[str, Any] = {
         "user_id": user_id,
         "device": device,
@@ -49,7 +43,7 @@ async def ingest(
     }
     if len(json.dumps(payload, separators=(",", ":")).encode()) > INLINE_LIMIT:
         await sdk.store.put_item(
-            ["uploads", user_id],
+            list(uploads_namespace(user_id)),
             upload_key,
             {"device": device, "payload": payload, "records": None},
             index=False,
@@ -60,19 +54,9 @@ async def ingest(
         INGESTION_GRAPH,
         input=run_input,
         multitask_strategy="enqueue",
-        if_not_exists="create",
         raise_error=False,
     )
     return _report(state)
-
-
-def _thread_id(user_id: str, graph: str) -> str:
-    """The client's own deterministic thread id, so webhooks and client deliveries for a
-    user queue on the same thread. (Imported here: mypy sees `auren_client` only as the
-    `client/` folder.)"""
-    from auren_client import thread_id  # type: ignore[import-not-found,unused-ignore]
-
-    return str(thread_id(user_id, graph))
 
 
 def _report(state: object) -> dict[str, Any]:

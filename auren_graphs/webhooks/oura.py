@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auren_graphs.settings import get_settings
+from auren_graphs.webhooks.bodies import OuraNotification, validated
 from auren_graphs.webhooks.common import (
     RefusedError,
     check_timestamp,
@@ -43,14 +44,12 @@ from auren_graphs.webhooks.runtime import WebhookRuntime, secret_value
 VENDOR = "oura"
 SIGNATURE_HEADER = "x-oura-signature"
 TIMESTAMP_HEADER = "x-oura-timestamp"
-EVENT_TYPES = frozenset({"create", "update", "delete"})
 # The collections the Oura normalizer reads whose documents can be fetched one by one
 # (heart rate has no single-document endpoint; workouts, tags and the like are not stored).
 FETCHED_TYPES = frozenset(
     {"daily_sleep", "sleep", "daily_readiness", "daily_activity", "daily_spo2"}
 )
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_DATA_TYPE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -92,26 +91,14 @@ class Notification:
 
 
 def parse(document: Any) -> Notification:
-    if not isinstance(document, dict):
-        raise RefusedError(400, "an Oura notification is a JSON object")
-    event_type = document.get("event_type")
-    if event_type not in EVENT_TYPES:
-        raise RefusedError(400, "event_type must be create, update or delete")
-    data_type = document.get("data_type")
-    if not isinstance(data_type, str) or not _DATA_TYPE.match(data_type):
-        raise RefusedError(400, "data_type must be an Oura collection name such as 'daily_sleep'")
-    object_id = document.get("object_id")
-    if not isinstance(object_id, str) or not _SAFE_ID.match(object_id):
-        raise RefusedError(400, "object_id must be an Oura document id")
-    user_id = document.get("user_id")
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
-        user_id = str(user_id)
-    if not isinstance(user_id, str) or not _SAFE_ID.match(user_id):
+    """The notification's fields, checked; 400 with the first problem found."""
+    note = validated(OuraNotification, document, "Oura notification")
+    user_id = str(note.user_id)
+    if not _SAFE_ID.match(user_id):
         raise RefusedError(400, "user_id must be Oura's user id")
-    event_time = document.get("event_time")
-    if event_time is not None and (not isinstance(event_time, str) or len(event_time) > 64):
-        raise RefusedError(400, "event_time must be a timestamp string")
-    return Notification(event_type, data_type, object_id, user_id, event_time or None)
+    return Notification(
+        note.event_type, note.data_type, note.object_id, user_id, note.event_time or None
+    )
 
 
 # ----------------------------------------------------------------------- the routes
@@ -181,4 +168,4 @@ async def process(rt: WebhookRuntime, events: list[Event]) -> Results:
     async def fetch_event(event: Event) -> list[Any]:
         return [await api.get_json(path(event), token)]
 
-    return {**results, **await fetch_and_ingest(rt.sdk, VENDOR, live, fetch_event, path)}
+    return {**results, **await fetch_and_ingest(VENDOR, live, fetch_event, path)}

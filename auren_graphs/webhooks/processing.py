@@ -7,9 +7,7 @@ import json
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from langgraph_sdk.client import LangGraphClient
-
-from auren_graphs.webhooks.common import connection_of
+from auren_graphs.records.connections import tokens_of, vendor_account_of
 from auren_graphs.webhooks.events import Event, Outcome, Results, done, skipped
 from auren_graphs.webhooks.ingest import ingest
 from auren_graphs.webhooks.vendors import VendorError, bearer_token
@@ -18,7 +16,6 @@ FETCHES_AT_ONCE = 8
 
 
 async def fetch_and_ingest(
-    sdk: LangGraphClient,
     device: str,
     events: list[Event],
     fetch: Callable[[Event], Awaitable[list[Any]]],
@@ -56,7 +53,7 @@ async def fetch_and_ingest(
         upload_key = f"webhook-{min(event.id for event in succeeded)}"
         try:
             report = await ingest(
-                sdk, events[0].user_id, device, list(documents.values()), upload_key=upload_key
+                events[0].user_id, device, list(documents.values()), upload_key=upload_key
             )
         except Exception as exc:
             results.update({event.id: exc for event in succeeded})
@@ -71,8 +68,8 @@ async def split_connected(
     """The events whose vendor account is still connected to their user, the outcomes of
     the others (skipped, or failed when the connection has no usable token), and the
     connection's bearer token."""
-    connection = await connection_of(rt.sdk, events[0].user_id, vendor)
-    connected = str(connection.get("vendor_user_id")) if connection else None
+    user_id = events[0].user_id
+    connected = await vendor_account_of(user_id, vendor)
     results: dict[int, Outcome | BaseException] = {}
     live = []
     for event in events:
@@ -82,7 +79,7 @@ async def split_connected(
         else:
             live.append(event)
     try:
-        token = bearer_token(connection, label)
+        token = bearer_token(await tokens_of(user_id, vendor) if connected else None, label)
     except VendorError as exc:
         return {**results, **{event.id: exc for event in live}}, [], None
     return results, live, token

@@ -25,14 +25,15 @@ import hashlib
 import hmac
 from typing import Any, cast
 
+from auren_contract import Device, is_user_id
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auren_graphs.canonical import Device, PayloadError
+from auren_graphs.canonical import PayloadError
 from auren_graphs.ingestion.normalizers import NormalizeContext, normalize
+from auren_graphs.records.connections import ingest_token_hash
 from auren_graphs.webhooks.common import (
     RefusedError,
-    connection_of,
     parse_json,
     read_body,
     require_json,
@@ -58,7 +59,7 @@ def _credentials(request: Request) -> tuple[str, str]:
         raise RefusedError(
             401, "send Authorization: Bearer <ingest token> and X-Auren-User: <user id>"
         )
-    if len(user_id) > 200 or "." in user_id:
+    if not is_user_id(user_id):
         raise RefusedError(401, _BAD_TOKEN)
     return user_id, token.strip()
 
@@ -67,10 +68,9 @@ async def authenticate(rt: WebhookRuntime, request: Request, device: str) -> str
     """The pushing user's id, once their ingest token is checked."""
     user_id, token = _credentials(request)
     try:
-        connection = await connection_of(rt.sdk, user_id, device)
+        stored = await ingest_token_hash(user_id, device)
     except Exception:
         raise RefusedError(503, "the user directory is unavailable; push again later") from None
-    stored = connection.get("ingest_token_sha256") if connection else None
     known = isinstance(stored, str) and len(stored) == 64
     expected = stored if known and isinstance(stored, str) else _NO_TOKEN
     matches = hmac.compare_digest(token_hash(token).encode(), expected.encode())
@@ -118,7 +118,7 @@ async def process(rt: WebhookRuntime, events: list[Event]) -> Results:
     for event in events:
         try:
             report = await ingest(
-                rt.sdk, event.user_id, event.vendor, event.payload, upload_key=f"webhook-{event.id}"
+                event.user_id, event.vendor, event.payload, upload_key=f"webhook-{event.id}"
             )
         except Exception as exc:
             results[event.id] = exc

@@ -17,15 +17,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auren_graphs import observability
+from auren_graphs.platform import loopback
+from auren_graphs.records import connections
+from auren_graphs.records.database import records_uri
 from auren_graphs.settings import Settings
-from auren_graphs.webhooks.common import RefusedError, loopback_client, owner_of
+from auren_graphs.webhooks.common import DroppedError, RefusedError
 from auren_graphs.webhooks.events import (
-    NO_DATABASE,
     Event,
     EventStore,
     Results,
     RetryPolicy,
-    events_database_uri,
     is_bad_json_for_postgres,
 )
 from auren_graphs.webhooks.vendors import VendorClient
@@ -57,18 +58,14 @@ class WebhookRuntime:
         runtime = cls(
             settings=settings,
             events=None,
-            sdk=loopback_client(),
+            sdk=loopback(),
             vendors={
                 "whoop": VendorClient.from_settings("WHOOP", settings.whoop_api_url, settings),
                 "oura": VendorClient.from_settings("Oura", settings.oura_api_url, settings),
             },
         )
         # Resolving the URI may start the embedded Postgres: not on the event loop.
-        uri = await asyncio.to_thread(events_database_uri, settings)
-        if uri is None:
-            runtime.disabled = NO_DATABASE
-            logger.warning("AUREN webhooks are off: %s", NO_DATABASE)
-            return runtime
+        uri = await asyncio.to_thread(records_uri, settings)
         events = runtime.events = EventStore(uri, max_size=settings.webhook_workers + 8)
         await events.open()
         try:
@@ -104,34 +101,37 @@ class WebhookRuntime:
             await self.events.close()
 
     async def owner(self, device: str, vendor_user: str, vendor_name: str) -> str:
-        """Our user connected to the vendor account; 404 when there is none.
+        """Our user connected to the vendor account; 404 when there is none, and a
+        `DroppedError` (acknowledged, nothing recorded) when it was disconnected.
 
-        Found owners are remembered for `webhook_owner_cache_seconds` (10 s): the store
-        lookup is most of an acknowledgement's cost. A miss is never remembered, so a
-        user connected a moment ago gets their events. If an account is moved to another
-        user within that window, the worker sees the old user's connection no longer
-        names the account and skips the event rather than ingesting it for them.
+        Found owners are remembered for `webhook_owner_cache_seconds` (10 s): the lookup
+        is most of an acknowledgement's cost. A miss is never remembered, so a user
+        connected a moment ago gets their events. If an account is moved to another user
+        or disconnected within that window, the worker sees the old user's connection no
+        longer names the account and skips the event rather than ingesting it for them.
         """
         now = time.monotonic()
         cached = self._owners.get((device, vendor_user))
         if cached is not None and cached[1] > now:
             return cached[0]
         try:
-            user_id = await owner_of(self.sdk, device, vendor_user)
+            found = await connections.owner_of(device, vendor_user)
         except Exception:
             raise RefusedError(
                 503, "the user directory is unavailable; deliver again later"
             ) from None
-        if user_id is None:
+        if found is None:
             raise RefusedError(
                 404, f"no AUREN user is connected to {vendor_name} user {vendor_user}"
             )
+        if found.status == "disconnected":
+            raise DroppedError(f"{vendor_name} user {vendor_user} was disconnected")
         ttl = self.settings.webhook_owner_cache_seconds
         if ttl > 0:
             if len(self._owners) >= 10_000:
                 self._owners.clear()  # bounded; refilled by the next lookups
-            self._owners[(device, vendor_user)] = (user_id, now + ttl)
-        return user_id
+            self._owners[(device, vendor_user)] = (found.user_id, now + ttl)
+        return found.user_id
 
     async def acknowledge(
         self,
@@ -189,7 +189,7 @@ def route(vendor: str, receive: ReceiveFn) -> Callable[[Request], Awaitable[Resp
             response, outcome = await receive(runtime_of(request), request)
         except RefusedError as refusal:
             response = refusal.response()
-            outcome = "unavailable" if refusal.status >= 500 else "refused"
+            outcome = refusal.outcome
         observability.WEBHOOK_ACK_SECONDS.labels(vendor, outcome).observe(
             time.perf_counter() - started
         )

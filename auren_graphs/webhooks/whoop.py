@@ -29,6 +29,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auren_graphs.webhooks.bodies import WhoopNotification, validated
 from auren_graphs.webhooks.common import (
     RefusedError,
     check_timestamp,
@@ -98,34 +99,9 @@ class Notification:
 
 def parse(document: Any) -> Notification:
     """The notification's fields, checked; 400 with the first problem found."""
-    if not isinstance(document, dict):
-        raise RefusedError(400, "a WHOOP notification is a JSON object")
-    user_id = document.get("user_id")
-    if isinstance(user_id, bool) or not (
-        isinstance(user_id, int) or (isinstance(user_id, str) and _INTEGER.match(user_id))
-    ):
-        raise RefusedError(400, "user_id must be WHOOP's integer user id")
-    kind = document.get("type")
-    if not isinstance(kind, str) or not re.fullmatch(r"[a-z_]{1,40}\.[a-z_]{1,40}", kind):
-        raise RefusedError(400, "type must be a WHOOP event type such as 'sleep.updated'")
-    trace = document.get("trace_id")
-    if trace is not None and (not isinstance(trace, str) or len(trace) > 200):
-        raise RefusedError(400, "trace_id must be a string")
-    return Notification(str(int(user_id)), _object_id(document.get("id")), kind, trace or None)
-
-
-def _object_id(value: Any) -> str:
-    """An integer or a UUID, normalized; anything else could not be put in a URL safely."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
-    if isinstance(value, str):
-        if _INTEGER.match(value):
-            return str(int(value))
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            pass
-    raise RefusedError(400, "id must be a WHOOP object id (an integer or a UUID)")
+    note = validated(WhoopNotification, document, "WHOOP notification")
+    object_id = note.id if isinstance(note.id, uuid.UUID) else int(note.id)
+    return Notification(str(int(note.user_id)), str(object_id), note.type, note.trace_id or None)
 
 
 # ----------------------------------------------------------------- fetch (the worker)
@@ -229,4 +205,4 @@ async def process(rt: WebhookRuntime, events: list[Event]) -> Results:
     def object_key(event: Event) -> tuple[str, str]:
         return (str(event.payload["type"]), str(event.payload["id"]))
 
-    return {**results, **await fetch_and_ingest(rt.sdk, VENDOR, live, fetch_event, object_key)}
+    return {**results, **await fetch_and_ingest(VENDOR, live, fetch_event, object_key)}

@@ -12,6 +12,8 @@ async with AurenClient(url="http://127.0.0.1:2024") as auren:
 Everything public is listed in ``__all__``; the underscored modules are private.
 """
 
+from auren_contract import DEVICES, METRICS, Metric
+
 from ._analysis import AnalysisEvent, AnalysisResult
 from ._assistants import (
     AssistantDiff,
@@ -44,7 +46,6 @@ from ._errors import (
     StatusError,
     UnexpectedResponseError,
 )
-from ._ids import thread_id
 from ._models import DeviceConnection, IngestReport, MetricRow, Rejection, Rejections
 from ._rollout import (
     RolloutConflictError,
@@ -53,13 +54,14 @@ from ._rollout import (
     RolloutStatus,
     SyncRolloutManager,
 )
-from ._settings import DEFAULT_URL, DEVICES
+from ._settings import DEFAULT_URL
 from ._sync import SyncAurenClient
 from ._version import __version__
 
 __all__ = [
     "DEFAULT_URL",
     "DEVICES",
+    "METRICS",
     "AnalysisEvent",
     "AnalysisResult",
     "AssistantDiff",
@@ -80,6 +82,7 @@ __all__ = [
     "InvalidAssistantFileError",
     "InvalidPayloadError",
     "KeyChange",
+    "Metric",
     "MetricRow",
     "NotFoundError",
     "Rejection",
@@ -101,7 +104,6 @@ __all__ = [
     "UnexpectedResponseError",
     "__version__",
     "assistant_id",
-    "thread_id",
 ]
 
 # Public objects report this package as their home (as httpx does), so reprs,

@@ -21,7 +21,6 @@ from langgraph_sdk.schema import StreamMode, StreamPart
 from ._errors import AurenTimeoutError, run_failed
 
 EventType = Literal["progress", "finding", "token", "done"]
-ANALYSIS_GRAPH = "analysis"
 STREAM_MODES: list[StreamMode] = ["custom", "messages-tuple", "values"]
 
 
@@ -127,6 +126,7 @@ class AnalysisStream:
     sdk: LangGraphClient
     thread_id: str
     timeout: float | None
+    headers: dict[str, str] = field(default_factory=dict)
     translator: EventTranslator = field(default_factory=EventTranslator)
     last_event_id: str | None = None
 
@@ -155,6 +155,7 @@ class AnalysisStream:
                     self.translator.run_id,
                     stream_mode=STREAM_MODES,
                     last_event_id=self.last_event_id,
+                    headers=self.headers,
                 )
         yield self.translator.done()
 
@@ -175,4 +176,4 @@ class AnalysisStream:
         if self.translator.run_id is None:
             return
         with contextlib.suppress(Exception):  # best effort: the timeout is what matters
-            await self.sdk.runs.cancel(self.thread_id, self.translator.run_id)
+            await self.sdk.runs.cancel(self.thread_id, self.translator.run_id, headers=self.headers)

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import os
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, aclosing, asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
+from auren_contract import (
+    ANALYSIS_GRAPH,
+    INGESTION_GRAPH,
+    USER_GRAPHS,
+    USER_HEADER,
+    uploads_namespace,
+)
 from langgraph_sdk.client import LangGraphClient
 
 from ._analysis import (
-    ANALYSIS_GRAPH,
     STREAM_MODES,
     AnalysisEvent,
     AnalysisResult,
@@ -30,7 +35,6 @@ from ._errors import (
     DeviceConflictError,
     InvalidArgumentError,
     InvalidPayloadError,
-    NotFoundError,
     RunFailedError,
     translate,
 )
@@ -44,24 +48,22 @@ from ._files import (
     read_json,
     split_apple_export,
 )
-from ._ids import check_device, check_label, thread_id
+from ._ids import check_device, check_metric, check_user
 from ._ingest import JsonPayload, Payload, as_json_payload, fits_inline, report_from_state
-from ._metrics import Window, rows_of_item, sort_key
+from ._metrics import query_bounds
 from ._models import DeviceConnection, IngestReport, MetricRow
 from ._pipeline import RunPipeline
 from ._progress import IngestProgress
 from ._retry import Retrier
 from ._rollout import RolloutManager
-from ._settings import INGESTION_GRAPH, resolve_api_key, resolve_url
+from ._routes import Routes
+from ._settings import resolve_api_key, resolve_url
 from ._version import __version__
 
 if TYPE_CHECKING:
     from ._sync import SyncAurenClient
 
 T = TypeVar("T")
-_SEARCH_PAGE = 500
-# A metric has one item per day: a search over this many days fits in one page.
-_DAYS_PER_SEARCH = 366
 
 
 MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
@@ -107,7 +109,8 @@ class AurenClient:
             http_client.headers["x-api-key"] = api_key
         self._sdk = LangGraphClient(self._http)
         self._retrier = Retrier(self.url, retries=retries, backoff=retry_backoff)
-        self._threads: set[str] = set()
+        self._routes = Routes(self._http, self._retrier)
+        self._threads: dict[tuple[str, str], str] = {}
         self._user_token = bool(token)
 
     def __repr__(self) -> str:
@@ -152,11 +155,20 @@ class AurenClient:
     async def feedback(
         self, user_id: str, run_id: str, score: float, comment: str | None = None
     ) -> None:
-        """Record the user's verdict on one analysis (``AnalysisResult.run_id``): ``score``
-        from 0 (bad) to 1 (good). It feeds the guardrails of the assistant's rollouts
-        (mean feedback per version), and is kept with the run's record. Needs a service
-        API key; recording it again replaces it."""
-        await self.rollout.feedback(user_id, run_id, score, comment)
+        """Record the user's verdict on one of their analyses (``AnalysisResult.run_id``):
+        ``score`` from 0 (bad) to 1 (good). It feeds the guardrails of the assistant's
+        rollouts (mean feedback per version); recording it again replaces it."""
+        check_user(user_id)
+        if isinstance(score, bool) or not isinstance(score, int | float):
+            raise InvalidArgumentError(f"score must be a number from 0 to 1, got {score!r}")
+        body = {"run_id": run_id, "score": score, "comment": comment}
+        await self._routes.call(
+            "POST",
+            f"/users/{user_id}/feedback",
+            user=user_id,
+            json=body,
+            refusals={422: InvalidArgumentError},
+        )
 
     # -- devices -------------------------------------------------------------------
 
@@ -171,53 +183,39 @@ class AurenClient:
     ) -> DeviceConnection:
         """Connect ``device`` to ``user_id``, optionally naming the vendor's user id.
 
-        With a vendor user id, the vendor account is mapped back to the user (so
-        webhooks find them); if that account is already connected to another user
-        this raises :class:`DeviceConflictError` and writes nothing.
-        ``access_token``: the vendor API token the server uses to fetch what a
-        webhook announces (WHOOP, Oura). ``ingest_token``: the secret a device
-        sends to push to ``/webhooks/apple_health`` or ``/webhooks/manual``; only its
-        SHA-256 is stored. Connecting again replaces the connection, tokens included.
+        The server binds a vendor account to one user at a time: if that account is
+        connected to another user this raises :class:`DeviceConflictError` and nothing is
+        written. ``access_token``: the vendor API token the server uses to fetch what a
+        webhook announces (WHOOP, Oura); it is stored encrypted and never returned.
+        ``ingest_token``: the secret a device sends to push to ``/webhooks/apple_health``
+        or ``/webhooks/manual`` (at least 16 characters; only its SHA-256 is kept).
+        Connecting again replaces the connection, tokens included. Binding a vendor
+        account takes a service API key (a user connects through :meth:`connect_url`).
         """
-        check_label("user_id", user_id)
+        check_user(user_id)
         check_device(device)
         vendor = None if vendor_user_id is None else str(vendor_user_id)
         if vendor is not None and not vendor.strip():
             raise InvalidArgumentError("vendor_user_id must not be empty")
-        secrets = _connection_secrets(access_token, ingest_token)
-        if vendor is not None:
-            owner = await self._get_value(["vendors", device], vendor)
-            if owner is not None and owner.get("user_id") != user_id:
-                raise DeviceConflictError(
-                    f"{device} account {vendor!r} is already connected to another user; "
-                    "disconnect it there first"
-                )
-        previous = await self._get_value(["users", user_id, "devices"], device)
-        connection = DeviceConnection(user_id, device, vendor, datetime.now(UTC))
-        await self._put(
-            ["users", user_id, "devices"],
-            device,
-            {
-                "device": device,
-                "vendor_user_id": vendor,
-                "connected_at": connection.connected_at.isoformat(),
-                **secrets,
-            },
+        body = {
+            "vendor_user_id": vendor,
+            "access_token": access_token,
+            "ingest_token": ingest_token,
+        }
+        answer = await self._routes.call(
+            "PUT",
+            f"/users/{user_id}/devices/{device}",
+            user=user_id,
+            json={k: v for k, v in body.items() if v is not None},
+            refusals={409: DeviceConflictError, 422: InvalidArgumentError},
         )
-        if vendor is not None:
-            await self._put(["vendors", device], vendor, {"user_id": user_id})
-        stale = previous.get("vendor_user_id") if previous else None
-        if stale and stale != vendor:
-            await self._forget_vendor(user_id, device, str(stale))
-        return connection
+        return DeviceConnection.from_dict(user_id, answer)
 
-    async def _forget_vendor(self, user_id: str, device: str, vendor: str) -> None:
-        # The user switched vendor accounts: the old account no longer maps to them.
-        owner = await self._get_value(["vendors", device], vendor)
-        if owner is not None and owner.get("user_id") == user_id:
-            await self._retrier.call(
-                lambda: self._sdk.store.delete_item(["vendors", device], vendor)
-            )
+    async def devices(self, user_id: str) -> list[DeviceConnection]:
+        """The user's device connections: vendor account, status, last sync (no tokens)."""
+        check_user(user_id)
+        answer = await self._routes.call("GET", f"/users/{user_id}/devices", user=user_id)
+        return [DeviceConnection.from_dict(user_id, item) for item in answer]
 
     # -- ingestion -----------------------------------------------------------------
 
@@ -237,7 +235,7 @@ class AurenClient:
         good payload are stored around and listed in ``report.rejected``.
         ``timeout`` bounds the whole call, waiting for the server included.
         """
-        check_label("user_id", user_id)
+        check_user(user_id)
         check_device(device)
         document = as_json_payload(payload)
         async with _deadline(timeout, "the ingestion"):
@@ -261,7 +259,7 @@ class AurenClient:
         run ingests them in order. A wholly invalid payload stops the run there, raises
         :class:`InvalidPayloadError`, and stores nothing from it or those after it.
         """
-        check_label("user_id", user_id)
+        check_user(user_id)
         check_device(device)
         documents = [as_json_payload(p) for p in payloads]
         if not documents:
@@ -296,7 +294,7 @@ class AurenClient:
         are summed. A JSON document is read whole (up to 64 MiB) and ingested as one
         payload. ``progress`` shows a bar on stderr when it is a terminal.
         """
-        check_label("user_id", user_id)
+        check_user(user_id)
         check_device(device)
         with ExitStack() as stack:
             opened = open_source(path, stack)
@@ -330,7 +328,7 @@ class AurenClient:
         max_pending: int,
     ) -> IngestReport:
         device = "apple_health"
-        await self._ensure_thread(user_id, INGESTION_GRAPH)
+        await self.thread(user_id, INGESTION_GRAPH)
         start_run = functools.partial(self._ingest_uploads, user_id, device)
         pipeline = RunPipeline(start_run, chunks_per_run=chunks_per_run, max_pending=max_pending)
         chunks = split_apple_export(
@@ -380,13 +378,18 @@ class AurenClient:
         return await self._run(user_id, INGESTION_GRAPH, run_input, report_from_state)
 
     async def _upload(self, user_id: str, device: str, payload: JsonPayload) -> str:
-        """Put a large payload in the store; a run's input then names it by key.
+        """Stage a large payload in the store; a run's input then names it by key.
 
         A run's input is checkpointed with the thread, so megabytes go by reference.
         """
         key = uuid.uuid4().hex
-        await self._put(
-            ["uploads", user_id], key, {"device": device, "payload": payload, "records": None}
+        value = {"device": device, "payload": payload, "records": None}
+        namespace = list(uploads_namespace(user_id))
+        # index=False: an upload of megabytes is never searched by meaning.
+        await self._retrier.call(
+            lambda: self._sdk.store.put_item(
+                namespace, key, value, index=False, headers=self._as(user_id)
+            )
         )
         return key
 
@@ -408,7 +411,7 @@ class AurenClient:
         server lost (it restarted mid-run) or failed for want of Postgres
         (`ServiceUnavailableError`, read from the state) is simply made again.
         """
-        thread = await self._ensure_thread(user_id, graph)
+        thread = await self.thread(user_id, graph)
 
         async def attempt() -> T:
             state = await self._sdk.runs.wait(
@@ -416,25 +419,30 @@ class AurenClient:
                 graph,
                 input=run_input,
                 multitask_strategy="enqueue",
-                if_not_exists="create",
                 raise_error=False,
+                headers=self._as(user_id),
             )
             return read(state)
 
         return await self._retrier.call(attempt)
 
-    async def _ensure_thread(self, user_id: str, graph: str) -> str:
-        thread = thread_id(user_id, graph)
-        if thread not in self._threads:
-            await self._retrier.call(
-                lambda: self._sdk.threads.create(
-                    thread_id=thread,
-                    if_exists="do_nothing",
-                    metadata={"user_id": user_id, "graph": graph},
-                )
+    async def thread(self, user_id: str, graph: str = INGESTION_GRAPH) -> str:
+        """The id of the user's own thread of ``graph`` (the server assigns it, and
+        derives it with a secret, so nobody else can name it)."""
+        check_user(user_id)
+        if graph not in USER_GRAPHS:
+            raise InvalidArgumentError(f"graph must be one of {', '.join(USER_GRAPHS)}")
+        known = self._threads.get((user_id, graph))
+        if known is None:
+            answer = await self._routes.call(
+                "PUT", f"/users/{user_id}/threads/{graph}", user=user_id
             )
-            self._threads.add(thread)
-        return thread
+            known = self._threads[(user_id, graph)] = str(answer["thread_id"])
+        return known
+
+    def _as(self, user_id: str) -> dict[str, str]:
+        """The header with which every per-user request names its user."""
+        return {USER_HEADER: user_id}
 
     # -- analysis ------------------------------------------------------------------
 
@@ -459,12 +467,11 @@ class AurenClient:
         no event is lost or repeated. Past ``timeout`` seconds the run is cancelled on
         the server and :class:`AurenTimeoutError` is raised.
         """
-        check_label("user_id", user_id)
-        thread = await self._ensure_thread(user_id, ANALYSIS_GRAPH)
+        thread = await self.thread(user_id, ANALYSIS_GRAPH)
         run_input: dict[str, Any] = {"user_id": user_id, "request": request, "as_of": None}
         if as_of is not None:
             run_input["as_of"] = as_of.isoformat()
-        stream = AnalysisStream(self._sdk, thread, timeout)
+        stream = AnalysisStream(self._sdk, thread, timeout, self._as(user_id))
         parts = self._sdk.runs.stream(
             thread,
             assistant,
@@ -472,9 +479,9 @@ class AurenClient:
             context=dict(context) if context else None,
             stream_mode=STREAM_MODES,
             multitask_strategy=multitask_strategy,
-            if_not_exists="create",
             stream_resumable=True,
             on_disconnect="continue",
+            headers=self._as(user_id),
         )
         try:
             async for event in stream.events(parts, resume_attempts):
@@ -500,9 +507,10 @@ class AurenClient:
 
     async def state(self, user_id: str, graph: str = INGESTION_GRAPH) -> dict[str, Any]:
         """The current state of the user's thread of ``graph`` (its last run's output)."""
-        check_label("user_id", user_id)
-        thread = thread_id(user_id, graph)
-        state = await self._retrier.call(lambda: self._sdk.threads.get_state(thread))
+        thread = await self.thread(user_id, graph)
+        state = await self._retrier.call(
+            lambda: self._sdk.threads.get_state(thread, headers=self._as(user_id))
+        )
         values = state.get("values")
         return dict(values) if isinstance(values, Mapping) else {}
 
@@ -510,9 +518,10 @@ class AurenClient:
         self, user_id: str, graph: str = INGESTION_GRAPH, *, limit: int = 10
     ) -> list[dict[str, Any]]:
         """The user's thread checkpoints of ``graph``, newest first: values and metadata."""
-        check_label("user_id", user_id)
-        thread = thread_id(user_id, graph)
-        found = await self._retrier.call(lambda: self._sdk.threads.get_history(thread, limit=limit))
+        thread = await self.thread(user_id, graph)
+        found = await self._retrier.call(
+            lambda: self._sdk.threads.get_history(thread, limit=limit, headers=self._as(user_id))
+        )
         return [
             {"values": h["values"], "metadata": h["metadata"], "created_at": h["created_at"]}
             for h in found
@@ -528,18 +537,19 @@ class AurenClient:
     ) -> list[dict[str, Any]]:
         """Findings remembered for the user, newest day first.
 
-        ``filter`` matches finding fields exactly (``{"analyzer": "hrv"}``); ``query``
-        keeps findings whose text has every word of it. Only this user's memory is read.
+        ``filter`` takes ``{"analyzer": "hrv"}``; ``query`` keeps findings whose text has
+        every word of it. Only this user's memory is read.
         """
-        check_label("user_id", user_id)
-        words = (query or "").lower().split()
-        found = [
-            dict(item)
-            async for item in self._search(["users", user_id, "findings"], dict(filter or {}))
-            if all(w in str(item.get("text", "")).lower() for w in words)
-        ]
-        found.sort(key=lambda f: str(f.get("day", "")), reverse=True)
-        return found[:limit]
+        check_user(user_id)
+        params = {"limit": str(limit)}
+        if query:
+            params["query"] = query
+        if filter and filter.get("analyzer"):
+            params["analyzer"] = str(filter["analyzer"])
+        answer = await self._routes.call(
+            "GET", f"/users/{user_id}/findings", user=user_id, params=params
+        )
+        return [dict(item) for item in answer]
 
     # -- metrics -------------------------------------------------------------------
 
@@ -548,85 +558,19 @@ class AurenClient:
 
         Dates select local calendar days; datetimes select instants (samples by
         their timestamp, daily values by their day). A naive datetime is taken as
-        UTC. Rows are sorted by day, then timestamp, then device.
+        UTC. Rows are sorted by day, then timestamp, then device. An unknown metric
+        raises :class:`InvalidArgumentError` naming the nearest ones.
         """
-        check_label("user_id", user_id)
-        check_label("metric", metric)
-        window = Window.of(start, end)
-        rows: list[MetricRow] = []
-        namespace = ["users", user_id, "metrics", metric]
-        for first, last in window.query_days(_DAYS_PER_SEARCH):
-            async for value in self._search(namespace, {"day_num": {"$gte": first, "$lte": last}}):
-                if value.get("metric", metric) == metric:
-                    rows.extend(row for row in rows_of_item(value, metric) if window.keeps(row))
-        rows.sort(key=sort_key)
-        return rows
-
-    # -- store helpers ---------------------------------------------------------------
-
-    async def _search(
-        self, namespace: list[str], filter: Mapping[str, Any]
-    ) -> AsyncIterator[Mapping[str, Any]]:
-        """The values of every item under ``namespace`` that matches ``filter``, page by page.
-
-        Pages until an empty one: a server may return fewer items than asked for. An
-        item met twice is yielded once (items written together share their write time,
-        the store's only order, so offsets can shift between pages); callers keep each
-        search within a page where they can, so that no item is skipped.
-        """
-        offset = 0
-        seen: set[str] = set()
-        while True:
-            page = await self._retrier.call(
-                functools.partial(
-                    self._sdk.store.search_items,
-                    namespace,
-                    filter=filter,
-                    limit=_SEARCH_PAGE,
-                    offset=offset,
-                )
-            )
-            items = page.get("items") or []
-            if not items:
-                return
-            offset += len(items)
-            for item in items:
-                if (key := f"{item.get('namespace')}/{item.get('key')}") not in seen:
-                    seen.add(key)
-                    yield item.get("value") or {}
-
-    async def _get_value(self, namespace: list[str], key: str) -> Mapping[str, Any] | None:
-        try:
-            item = await self._retrier.call(lambda: self._sdk.store.get_item(namespace, key))
-        except NotFoundError:
-            return None
-        value = item.get("value") if item else None
-        return value if isinstance(value, Mapping) else None
-
-    async def _put(self, namespace: list[str], key: str, value: Mapping[str, Any]) -> None:
-        # index=False: nothing here is searched by meaning, and embedding an upload of
-        # megabytes (if the server configures a semantic index) would be pure cost.
-        await self._retrier.call(
-            lambda: self._sdk.store.put_item(namespace, key, value, index=False)
+        check_user(user_id)
+        check_metric(metric)
+        answer = await self._routes.call(
+            "GET",
+            f"/users/{user_id}/metrics/{metric}",
+            user=user_id,
+            params=query_bounds(start, end),
+            refusals={400: InvalidArgumentError, 422: InvalidArgumentError},
         )
-
-
-def _connection_secrets(access_token: str | None, ingest_token: str | None) -> dict[str, str]:
-    """The tokens a connection keeps: the vendor token as is (the server calls the vendor
-    API with it), the push token only as its SHA-256 (the server only compares)."""
-    secrets: dict[str, str] = {}
-    if access_token is not None:
-        if not isinstance(access_token, str) or not access_token.strip():
-            raise InvalidArgumentError("access_token must be a non-empty string")
-        secrets["access_token"] = access_token
-    if ingest_token is not None:
-        if not isinstance(ingest_token, str) or len(ingest_token) < 16:
-            raise InvalidArgumentError(
-                "ingest_token must be a string of at least 16 characters; "
-                "make one with secrets.token_urlsafe(32)"
-            )
-        secrets["ingest_token_sha256"] = hashlib.sha256(ingest_token.encode()).hexdigest()
-    return secrets
+        return [MetricRow.from_dict(item) for item in answer]
 
 
 def _build_http_client(

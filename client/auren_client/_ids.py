@@ -1,40 +1,29 @@
-"""Deterministic thread ids and the checks every user-facing argument goes through."""
+"""The checks every user-facing argument goes through before a request is made.
+
+The rules themselves are the contract's (`auren_contract`), shared with the server.
+"""
 
 from __future__ import annotations
 
-import uuid
+from auren_contract import unknown_device_message, unknown_metric_message, user_id_problem
 
 from ._errors import InvalidArgumentError
-from ._settings import DEVICES
-
-#: Shared with the server: the same (user, graph) always names the same thread, so
-#: every delivery for a user lands on one thread and overlapping ones queue up there.
-THREAD_NAMESPACE = uuid.UUID("6f1c1d2e-8f5a-4a63-9a43-2f7f6d0b9e11")
 
 
-def thread_id(user_id: str, graph: str) -> str:
-    """The id of ``user_id``'s thread for ``graph``."""
-    return str(uuid.uuid5(THREAD_NAMESPACE, f"{user_id}/{graph}"))
-
-
-def check_label(name: str, value: object) -> str:
-    """A non-empty string usable as a store namespace label.
-
-    The store joins namespace labels with ``.``, so a label may not contain one; we
-    say so here instead of letting the SDK raise a bare ``ValueError``.
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(f"{name} must be a non-empty string, got {value!r}")
-    if "." in value:
-        raise InvalidArgumentError(
-            f"{name} {value!r} contains '.', which the server's store does not allow "
-            "in namespaces; use another separator (for example '-' or '_')"
-        )
-    return value
+def check_user(user_id: object) -> str:
+    """A valid AUREN user id (the contract's rule), or InvalidArgumentError."""
+    if problem := user_id_problem(user_id):
+        raise InvalidArgumentError(f"user_id: {problem}")
+    return str(user_id)
 
 
 def check_device(device: object) -> str:
-    if device not in DEVICES:
-        known = ", ".join(sorted(DEVICES))
-        raise InvalidArgumentError(f"unknown device {device!r}; use one of: {known}")
+    if problem := unknown_device_message(device):
+        raise InvalidArgumentError(problem)
     return str(device)
+
+
+def check_metric(metric: object) -> str:
+    if problem := unknown_metric_message(metric):
+        raise InvalidArgumentError(problem)
+    return str(metric)

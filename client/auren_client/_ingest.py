@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from auren_contract import INLINE_LIMIT
+
 from ._errors import (
     InvalidArgumentError,
     InvalidPayloadError,
@@ -14,7 +16,6 @@ from ._errors import (
     run_failed,
 )
 from ._models import IngestReport
-from ._settings import INLINE_LIMIT
 
 Payload = bytes | bytearray | str | dict[str, Any] | list[Any]
 JsonPayload = str | dict[str, Any] | list[Any]

@@ -200,6 +200,22 @@ class MetricRow:
     def get(self, key: str, default: Any = None) -> Any:
         return getattr(self, key) if key in _METRIC_ROW_KEYS else default
 
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> MetricRow:
+        """A row as the metrics route returns it."""
+        try:
+            stamp = raw.get("timestamp")
+            return cls(
+                metric=str(raw["metric"]),
+                value=float(raw["value"]),
+                unit=str(raw["unit"]),
+                day=date.fromisoformat(str(raw["day"])),
+                timestamp=datetime.fromisoformat(str(stamp)) if stamp else None,
+                device=str(raw.get("device", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UnexpectedResponseError(f"the server sent a malformed metric row: {exc}") from exc
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: dates and instants as ISO 8601 strings."""
         return {
@@ -217,9 +233,39 @@ _METRIC_ROW_KEYS = tuple(f.name for f in fields(MetricRow))
 
 @dataclass(frozen=True)
 class DeviceConnection:
-    """A device connected to a user (what ``connect_device`` stored)."""
+    """A device connected to a user, as the server keeps it (never its tokens).
+
+    ``status`` is ``connected``, ``needs_reauth`` (the vendor refused the stored tokens:
+    connect again) or ``disconnected``; ``last_sync_at`` is when data last came from the
+    vendor.
+    """
 
     user_id: str
     device: str
     vendor_user_id: str | None
     connected_at: datetime
+    status: str = "connected"
+    last_sync_at: datetime | None = None
+    last_sync_status: str | None = None
+    last_error: str | None = None
+    has_api_token: bool = False
+    has_ingest_token: bool = False
+
+    @classmethod
+    def from_dict(cls, user_id: str, raw: Mapping[str, Any]) -> DeviceConnection:
+        try:
+            synced = raw.get("last_sync_at")
+            return cls(
+                user_id=user_id,
+                device=str(raw["device"]),
+                vendor_user_id=raw.get("vendor_user_id"),
+                connected_at=datetime.fromisoformat(str(raw["connected_at"])),
+                status=str(raw.get("status", "connected")),
+                last_sync_at=datetime.fromisoformat(str(synced)) if synced else None,
+                last_sync_status=raw.get("last_sync_status"),
+                last_error=raw.get("last_error"),
+                has_api_token=bool(raw.get("has_api_token")),
+                has_ingest_token=bool(raw.get("has_ingest_token")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UnexpectedResponseError(f"the server sent a malformed connection: {exc}") from exc

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import math
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from typing import Any, Protocol, TypeVar
 
 from langgraph_sdk.client import LangGraphClient
 
-from ._analysis import ANALYSIS_GRAPH
 from ._assistants import assistant_id
 from ._errors import (
     AurenError,
@@ -36,7 +34,6 @@ from ._errors import (
     run_failed,
     translate,
 )
-from ._ids import check_label, thread_id
 from ._retry import Retrier
 
 T = TypeVar("T")
@@ -314,47 +311,6 @@ class RolloutManager:
         value = {"action": "advance", "by": by or "operator", "at": _now()}
         return await self._answer(assistant, value, {"rolling_out"}, "advance")
 
-    async def feedback(
-        self, user_id: str, run_id: str, score: float, comment: str | None = None
-    ) -> None:
-        """See :meth:`AurenClient.feedback`."""
-        self._check_service()
-        check_label("user_id", user_id)
-        if not isinstance(run_id, str) or not run_id.strip():
-            raise InvalidArgumentError(f"run_id must be a non-empty string, got {run_id!r}")
-        if (
-            isinstance(score, bool)
-            or not isinstance(score, int | float)
-            or not math.isfinite(score)
-            or not 0 <= score <= 1
-        ):
-            raise InvalidArgumentError(
-                f"score must be a number from 0 (bad) to 1 (good), got {score!r}"
-            )
-        if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
-            raise InvalidArgumentError("comment must be a string of at most 2000 characters")
-        thread = thread_id(user_id, ANALYSIS_GRAPH)
-        try:
-            run = await self.retrier.call(functools.partial(self.sdk.runs.get, thread, run_id))
-        except NotFoundError:
-            raise NotFoundError(f"{user_id} has no analysis run {run_id}", 404) from None
-        assistant = str(run["assistant_id"])
-        namespace = ["rollouts", assistant, "runs"]
-        record = dict(
-            await self._get_value(namespace, run_id)
-            or {
-                "kind": "run",
-                "assistant_id": assistant,
-                "run_id": run_id,
-                "user_id": user_id,
-                "rollout_id": None,
-            }
-        )
-        record.update(feedback_score=float(score), feedback_comment=comment, feedback_at=_now())
-        await self.retrier.call(
-            lambda: self.sdk.store.put_item(namespace, run_id, record, index=False)
-        )
-
     # -- internals ------------------------------------------------------------------------
 
     def _check_service(self) -> None:
@@ -421,7 +377,7 @@ class RolloutManager:
         return value if isinstance(value, Mapping) else None
 
     async def _ensure_thread(self, assistant: str) -> str:
-        thread = thread_id(assistant, ROLLOUT_GRAPH)
+        thread = _rollout_thread(assistant)
         # No user_id in the metadata: no user token reaches this thread.
         await self.retrier.call(
             lambda: self.sdk.threads.create(
@@ -442,7 +398,7 @@ class RolloutManager:
                 f"{current.status.replace('_', ' ')}"
                 + (f" ({current.reason})" if current.reason else "")
             )
-        thread = current.thread_id or thread_id(current.assistant_id, ROLLOUT_GRAPH)
+        thread = current.thread_id or _rollout_thread(current.assistant_id)
         result = await self._busy_aware(
             lambda: self.sdk.runs.wait(
                 thread,
@@ -543,3 +499,11 @@ class SyncRolloutManager:
 
     def advance(self, assistant: str, *, by: str | None = None) -> RolloutStatus:
         return self._run(self._manager.advance(assistant, by=by))
+
+
+#: An assistant's rollouts run one after another on one thread of the service's.
+_ROLLOUT_THREADS = uuid.UUID("6f1c1d2e-8f5a-4a63-9a43-2f7f6d0b9e11")
+
+
+def _rollout_thread(assistant_id: str) -> str:
+    return str(uuid.uuid5(_ROLLOUT_THREADS, f"{assistant_id}/{ROLLOUT_GRAPH}"))

@@ -115,6 +115,14 @@ class SyncAurenClient:
             )
         )
 
+    def devices(self, user_id: str) -> list[DeviceConnection]:
+        """See :meth:`AurenClient.devices`."""
+        return self._call(self._client.devices(user_id))
+
+    def thread(self, user_id: str, graph: str = "ingestion") -> str:
+        """See :meth:`AurenClient.thread`."""
+        return self._call(self._client.thread(user_id, graph))
+
     def ingest(
         self, user_id: str, device: str, payload: Payload, *, timeout: float | None = 300.0
     ) -> IngestReport:

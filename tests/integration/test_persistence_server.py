@@ -10,13 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
-from langgraph_sdk import get_client
+from auren_contract import uploads_namespace
 from langgraph_sdk.errors import ConflictError, NotFoundError
 
 from auren_client import AurenClient
-from tests.conftest import AUTH_ENV
+from tests.conftest import AUTH_ENV, SERVICE_KEY
 from tests.integration import payloads
 from tests.support.server import DevServer, running_server, server_env
+from tests.support.users import sdk_as, user_thread
 
 pytestmark = pytest.mark.integration
 
@@ -34,14 +35,13 @@ async def _slow_ingestion(sdk: Any, user_id: str, thread_id: str, **kwargs: Any)
         key = uuid.uuid4().hex
         xml = payloads.apple_export(heart_rates=6000, start=f"2026-09-{n + 1:02d}")
         await sdk.store.put_item(
-            ["uploads", user_id], key, {"device": "apple_health", "payload": xml}
+            list(uploads_namespace(user_id)), key, {"device": "apple_health", "payload": xml}
         )
         keys.append(key)
     return await sdk.runs.create(
         thread_id,
         "ingestion",
         input={"user_id": user_id, "device": "apple_health", "uploads": keys},
-        if_not_exists="create",
         **kwargs,
     )
 
@@ -66,8 +66,8 @@ def _second_input(user_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("strategy", ["reject", "enqueue", "interrupt", "rollback"])
 async def test_multitask_strategy(any_server: DevServer, user_id: str, strategy: str) -> None:
-    sdk = get_client(url=any_server.url)
-    thread_id = str(uuid.uuid4())
+    sdk = sdk_as(any_server.url, user_id, SERVICE_KEY)
+    thread_id = await user_thread(any_server.url, user_id, "ingestion", SERVICE_KEY)
     first = await _slow_ingestion(sdk, user_id, thread_id)
     await _wait_running(sdk, thread_id, first["run_id"])
     if strategy == "reject":
@@ -127,8 +127,8 @@ async def test_acknowledged_data_survives_sigkill(killable_server: DevServer, us
 async def test_run_killed_midway_loses_nothing_on_redelivery(
     killable_server: DevServer, user_id: str
 ) -> None:
-    sdk = get_client(url=killable_server.url)
-    thread_id = str(uuid.uuid4())
+    sdk = sdk_as(killable_server.url, user_id, SERVICE_KEY)
+    thread_id = await user_thread(killable_server.url, user_id, "ingestion", SERVICE_KEY)
     first = await _slow_ingestion(sdk, user_id, thread_id)
     await _wait_running(sdk, thread_id, first["run_id"])
     killable_server.restart(kill=True)

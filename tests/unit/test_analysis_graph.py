@@ -17,6 +17,7 @@ from auren_graphs.analysis.graph import builder
 from auren_graphs.analysis.state import append_or_reset, merge_results
 from auren_graphs.canonical import Observation
 from auren_graphs.ingestion.storage import write_observations
+from tests.unit.conftest import as_user
 
 END_DAY = date(2026, 11, 20)
 
@@ -43,7 +44,7 @@ async def seeded(observations: list[Observation], user: str = "u") -> InMemorySt
 
 async def run(store: InMemoryStore, thread: str | None = None, **context: Any) -> dict[str, Any]:
     graph = builder.compile(checkpointer=InMemorySaver(), store=store)
-    config = {"configurable": {"thread_id": thread or str(uuid.uuid4())}}
+    config = as_user("u", "analysis", thread or str(uuid.uuid4()))
     return await graph.ainvoke(
         {"user_id": "u", "as_of": END_DAY.isoformat()}, config, context=context or None
     )
@@ -105,7 +106,7 @@ async def test_findings_are_remembered_in_the_store() -> None:
 
 async def test_progress_event_per_analyzer() -> None:
     graph = builder.compile(checkpointer=InMemorySaver(), store=await seeded(history(35)))
-    config = {"configurable": {"thread_id": "t"}}
+    config = as_user("u", "analysis", "t")
     events = [
         e
         async for e in graph.astream(

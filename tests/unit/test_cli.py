@@ -59,16 +59,18 @@ def test_connect(runner: CliRunner, fake: FakeServer) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "connected oura to user-alice" in result.stdout
-    assert fake.store[(("vendors", "oura"), "7XKQ2MZP4R")] == {"user_id": USER}
+    assert fake.connections[(USER, "oura")]["vendor_user_id"] == "7XKQ2MZP4R"
 
 
 def test_connect_conflict_exits_1_without_traceback(runner: CliRunner, fake: FakeServer) -> None:
-    fake.put(["vendors", "oura"], "7XKQ2MZP4R", {"user_id": "user-bob"})
+    runner.invoke(
+        app, ["connect", "user-bob", "oura", "--vendor-user-id", "7XKQ2MZP4R"], obj=_state(fake)
+    )
     result = runner.invoke(
         app, ["connect", USER, "oura", "--vendor-user-id", "7XKQ2MZP4R"], obj=_state(fake)
     )
     assert result.exit_code == 1
-    assert "already connected to another user" in result.stderr
+    assert "connected to another user" in result.stderr
     assert "Traceback" not in result.output
     assert result.stdout == ""
 
@@ -138,17 +140,17 @@ def test_metrics_table(runner: CliRunner, fake: FakeServer) -> None:
     assert result.exit_code == 0, result.output
     assert "2026-11-03T06:00:00+00:00" in result.stdout
     assert "apple_health" in result.stdout
-    assert "5 rows" in result.stdout
+    assert "3 rows" in result.stdout
 
 
 def test_metrics_json_lines(runner: CliRunner, fake: FakeServer) -> None:
     _seed_heart_rate(fake)
-    args = ["metrics", USER, "heart_rate", "--start", "2026-11-02T07:00:00+00:00"]
+    args = ["metrics", USER, "heart_rate", "--start", "2026-11-01T07:00:00+00:00"]
     args += ["--end", "2026-11-03T07:00:00Z", "--json"]
     result = runner.invoke(app, args, obj=_state(fake))
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [row["value"] for row in rows] == [55.0, 52.0, 70.0, 58.0]
+    assert [row["value"] for row in rows] == [55.0, 52.0, 58.0]
     assert rows[0] == {
         "metric": "heart_rate",
         "value": 55.0,

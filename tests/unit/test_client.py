@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-import uuid
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -18,6 +17,7 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
+from auren_contract import INLINE_LIMIT
 
 from auren_client import (
     AurenClient,
@@ -26,27 +26,20 @@ from auren_client import (
     AuthenticationError,
     ConnectionFailedError,
     DeviceConflictError,
-    IngestReport,
     InvalidArgumentError,
     InvalidPayloadError,
     MetricRow,
     Rejection,
-    Rejections,
     RequestRejectedError,
     RunFailedError,
     ServerError,
     ServiceUnavailableError,
     SyncAurenClient,
-    thread_id,
 )
 from auren_client._files import split_apple_export
-from auren_client._metrics import Window
-from auren_client._settings import INLINE_LIMIT
 
 USER = "user-alice"
-INGESTION_THREAD = str(
-    uuid.uuid5(uuid.UUID("6f1c1d2e-8f5a-4a63-9a43-2f7f6d0b9e11"), f"{USER}/ingestion")
-)
+INGESTION_THREAD = f"thread-{USER}-ingestion"
 
 # -- the fake server ------------------------------------------------------------------
 
@@ -54,7 +47,7 @@ Fault = int | Exception
 
 
 class FakeServer:
-    """The endpoints the client uses (threads, runs/wait, store), in memory.
+    """The endpoints the client uses (AUREN's user routes, runs/wait, the store), in memory.
 
     ``fail(method, path_pattern, *faults)`` makes the next matching requests answer
     with a status code or raise an exception, in order. ``respond`` decides a run's
@@ -69,7 +62,8 @@ class FakeServer:
         self.requests: list[tuple[str, str]] = []
         self.faults: list[tuple[str, str, Fault]] = []
         self.respond: Callable[[dict[str, Any]], Any] = self.default_state
-        self.search_cap: int | None = None
+        self.connections: dict[tuple[str, str], dict[str, Any]] = {}
+        self.metric_rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.run_delay = 0.0
 
     # test helpers
@@ -124,23 +118,49 @@ class FakeServer:
                     raise fault
                 return httpx.Response(fault, json={"detail": f"injected {fault}"})
         body: Any = json.loads(request.content) if request.content else None
-        if method == "POST" and path == "/threads":
-            return self._create_thread(body)
+        if method == "PUT" and (m := re.fullmatch(r"/users/([^/]+)/threads/([^/]+)", path)):
+            return self._user_thread(request, m.group(1), m.group(2))
+        if m := re.fullmatch(r"/users/([^/]+)/devices(?:/([^/]+))?", path):
+            return self._devices(method, m.group(1), m.group(2), body)
+        if method == "GET" and (m := re.fullmatch(r"/users/([^/]+)/metrics/([^/]+)", path)):
+            return self._metrics(m.group(1), m.group(2), request.url.params)
         if method == "POST" and (m := re.fullmatch(r"/threads/([^/]+)/runs/wait", path)):
             return await self._wait(m.group(1), body)
         if path == "/store/items":
             return self._item(method, request, body)
-        if method == "POST" and path == "/store/items/search":
-            return self._search(body)
         return httpx.Response(404, json={"detail": "no such route"})
 
-    def _create_thread(self, body: dict[str, Any]) -> httpx.Response:
-        self.thread_creates.append(body)
-        thread = self.threads.setdefault(
-            body["thread_id"],
-            {"thread_id": body["thread_id"], "metadata": body.get("metadata", {})},
-        )
-        return httpx.Response(200, json=thread)
+    def _user_thread(self, request: httpx.Request, user: str, graph: str) -> httpx.Response:
+        self.thread_creates.append({"user": user, "graph": graph, "as": _acting(request)})
+        return httpx.Response(200, json={"graph": graph, "thread_id": f"thread-{user}-{graph}"})
+
+    def _devices(self, method: str, user: str, device: str | None, body: Any) -> httpx.Response:
+        if method == "GET":
+            return httpx.Response(
+                200, json=[c for (u, _), c in self.connections.items() if u == user]
+            )
+        account = (body or {}).get("vendor_user_id")
+        for (other, other_device), connection in self.connections.items():
+            same = other_device == device and connection["vendor_user_id"] == account
+            if account is not None and same and other != user:
+                return httpx.Response(409, json={"detail": "connected to another user"})
+        connection = {
+            "device": device,
+            "vendor_user_id": account,
+            "status": "connected",
+            "connected_at": "2026-11-02T07:30:00+00:00",
+            "updated_at": "2026-11-02T07:30:00+00:00",
+            "last_sync_at": None,
+            "has_api_token": "access_token" in (body or {}),
+            "has_ingest_token": "ingest_token" in (body or {}),
+        }
+        self.connections[(user, str(device))] = connection
+        return httpx.Response(200, json=connection)
+
+    def _metrics(self, user: str, metric: str, params: httpx.QueryParams) -> httpx.Response:
+        rows = self.metric_rows.get((user, metric), [])
+        kept = [r for r in rows if params["start"][:10] <= r["day"] <= params["end"][:10]]
+        return httpx.Response(200, json=kept)
 
     async def _wait(self, thread: str, body: dict[str, Any]) -> httpx.Response:
         self.runs.append({"thread_id": thread, **body})
@@ -164,36 +184,9 @@ class FakeServer:
             json={"namespace": list(namespace), "key": key, "value": self.store[(namespace, key)]},
         )
 
-    def _search(self, body: dict[str, Any]) -> httpx.Response:
-        prefix = tuple(body["namespace_prefix"])
-        try:
-            matches = [
-                {"namespace": list(ns), "key": key, "value": value}
-                for (ns, key), value in self.store.items()
-                if ns[: len(prefix)] == prefix and _matches(value, body.get("filter") or {})
-            ]
-        except ValueError as exc:
-            return httpx.Response(400, json={"detail": str(exc)})
-        limit = body.get("limit", 10)
-        if self.search_cap is not None:
-            limit = min(limit, self.search_cap)
-        offset = body.get("offset", 0)
-        return httpx.Response(200, json={"items": matches[offset : offset + limit]})
 
-
-def _matches(value: dict[str, Any], flt: dict[str, Any]) -> bool:
-    # Range operators compare as floats, as LangGraph's in-memory store does (so a
-    # range over ISO date strings fails there, as it does here).
-    ops: dict[str, Callable[[Any, Any], bool]] = {
-        "$gte": lambda a, b: float(a) >= float(b),
-        "$lte": lambda a, b: float(a) <= float(b),
-        "$eq": lambda a, b: a == b,
-    }
-    for field, cond in flt.items():
-        conds = cond if isinstance(cond, dict) else {"$eq": cond}
-        if field not in value or not all(ops[op](value[field], arg) for op, arg in conds.items()):
-            return False
-    return True
+def _acting(request: httpx.Request) -> str | None:
+    return request.headers.get("x-auren-user")
 
 
 @pytest.fixture
@@ -202,54 +195,6 @@ def fake() -> FakeServer:
 
 
 # -- ids and models -----------------------------------------------------------------------
-
-
-def test_thread_id_is_deterministic() -> None:
-    assert thread_id(USER, "ingestion") == INGESTION_THREAD
-    assert thread_id(USER, "ingestion") == thread_id(USER, "ingestion")
-    assert thread_id("user-bob", "ingestion") != INGESTION_THREAD
-    assert thread_id(USER, "analysis") != INGESTION_THREAD
-
-
-def test_rejections_compare_as_count_and_list() -> None:
-    rejected = Rejections([Rejection("a", "bad"), Rejection("b", "worse")])
-    assert rejected == 2
-    assert rejected != 3
-    assert 1 < rejected <= 2
-    assert rejected >= 2
-    assert rejected > 0
-    assert not rejected < 2
-    assert rejected[0].reason == "bad"
-    assert rejected == [Rejection("a", "bad"), Rejection("b", "worse")]
-    assert int(rejected) == 2
-    assert Rejections([Rejection("a", "x")], total=5) == 5  # the server listed only some
-
-
-def test_reports_add_up() -> None:
-    one = IngestReport.from_dict(
-        {
-            "accepted": 2,
-            "duplicates": 1,
-            "rejected": [{"ref": "r1", "reason": "no value"}],
-            "rejected_count": 1,
-            "records": 4,
-        }
-    )
-    two = IngestReport.from_dict(
-        {
-            "accepted": 3,
-            "updated": 1,
-            "skipped": [{"ref": "s", "reason": "PENDING_SCORE"}],
-            "skipped_count": 1,
-            "records": 4,
-        }
-    )
-    total = one + two
-    assert (total.accepted, total.duplicates, total.updated, total.records) == (5, 1, 1, 8)
-    assert total.rejected == 1 and total.rejected[0].ref == "r1"
-    assert total.skipped == 1 and total.skipped_count == 1
-    assert sum([one, two], IngestReport()) == total
-    assert sum([one, two]) == total
 
 
 def test_metric_row_reads_like_a_mapping() -> None:
@@ -270,18 +215,12 @@ async def test_small_payload_goes_inline_on_the_users_thread(fake: FakeServer) -
         report = await auren.ingest(USER, "oura", payload)
     assert report.accepted == 1
     [run] = fake.runs
-    assert run["thread_id"] == INGESTION_THREAD
+    assert run["thread_id"] == INGESTION_THREAD  # the id the server gave
     assert run["assistant_id"] == "ingestion"
     assert run["multitask_strategy"] == "enqueue"
-    assert run["if_not_exists"] == "create"
+    assert "if_not_exists" not in run  # the thread exists: the server made it
     assert run["input"] == {"user_id": USER, "device": "oura", "payload": payload, "uploads": []}
-    assert fake.thread_creates == [
-        {
-            "thread_id": INGESTION_THREAD,
-            "if_exists": "do_nothing",
-            "metadata": {"user_id": USER, "graph": "ingestion"},
-        }
-    ]
+    assert fake.thread_creates == [{"user": USER, "graph": "ingestion", "as": USER}]
     assert fake.uploads() == {}
 
 
@@ -408,7 +347,7 @@ async def test_unknown_device_and_bad_user_are_refused(fake: FakeServer) -> None
     async with fake.client() as auren:
         with pytest.raises(InvalidArgumentError, match="garmin"):
             await auren.ingest(USER, "garmin", {})
-        with pytest.raises(InvalidArgumentError, match=r"contains '\.'"):
+        with pytest.raises(InvalidArgumentError, match="not a user id"):
             await auren.ingest("alice.smith", "oura", {})
         with pytest.raises(InvalidPayloadError, match="set"):
             await auren.ingest(USER, "oura", {1, 2})  # type: ignore[arg-type]
@@ -435,12 +374,12 @@ async def test_retries_5xx_then_succeeds(fake: FakeServer) -> None:
 
 
 async def test_retries_connection_errors_then_succeeds(fake: FakeServer) -> None:
-    fake.fail("POST", "^/threads$", httpx.ConnectError("connection refused"))
+    fake.fail("PUT", "/threads/ingestion$", httpx.ConnectError("connection refused"))
     fake.fail("POST", "/runs/wait", httpx.ReadError("connection reset"))
     async with fake.client(retries=2) as auren:
         report = await auren.ingest(USER, "oura", {"data": []})
     assert report.accepted == 1
-    assert fake.requests.count(("POST", "/threads")) == 2
+    assert fake.requests.count(("PUT", f"/users/{USER}/threads/ingestion")) == 2
 
 
 @pytest.mark.parametrize("status", [400, 409, 422])
@@ -454,7 +393,7 @@ async def test_4xx_is_not_retried(fake: FakeServer, status: int) -> None:
 
 
 async def test_auth_errors(fake: FakeServer) -> None:
-    fake.fail("POST", "^/threads$", 401)
+    fake.fail("PUT", "/threads/ingestion$", 401)
     async with fake.client() as auren:
         with pytest.raises(AuthenticationError, match="AUREN_API_KEY"):
             await auren.ingest(USER, "oura", {"data": []})
@@ -494,41 +433,32 @@ def test_url_and_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- devices ---------------------------------------------------------------------------------
 
 
-async def test_connect_device_writes_device_and_reverse_index(fake: FakeServer) -> None:
+async def test_connect_device_asks_the_server_as_the_user(fake: FakeServer) -> None:
     async with fake.client() as auren:
-        connection = await auren.connect_device(USER, "oura", vendor_user_id="7XKQ2MZP4R")
-    device = fake.store[(("users", USER, "devices"), "oura")]
-    assert device["device"] == "oura" and device["vendor_user_id"] == "7XKQ2MZP4R"
-    assert datetime.fromisoformat(device["connected_at"]).tzinfo is not None
-    assert fake.store[(("vendors", "oura"), "7XKQ2MZP4R")] == {"user_id": USER}
-    assert connection.vendor_user_id == "7XKQ2MZP4R"
+        connection = await auren.connect_device(
+            USER, "oura", vendor_user_id="7XKQ2MZP4R", access_token="tok"
+        )
+        listed = await auren.devices(USER)
+    assert fake.connections[(USER, "oura")]["vendor_user_id"] == "7XKQ2MZP4R"
+    assert connection.vendor_user_id == "7XKQ2MZP4R" and connection.status == "connected"
+    assert connection.connected_at.tzinfo is not None and connection.has_api_token
+    assert [c.device for c in listed] == ["oura"]
 
 
-async def test_connect_device_without_vendor_id(fake: FakeServer) -> None:
+async def test_connect_device_conflict_is_a_device_conflict_error(fake: FakeServer) -> None:
     async with fake.client() as auren:
-        await auren.connect_device(USER, "manual")
-    assert fake.store[(("users", USER, "devices"), "manual")]["vendor_user_id"] is None
-    assert not [k for k in fake.store if k[0][0] == "vendors"]
-
-
-async def test_connect_device_conflict_writes_nothing(fake: FakeServer) -> None:
-    fake.put(["vendors", "whoop"], "10129", {"user_id": "user-bob"})
-    async with fake.client() as auren:
+        await auren.connect_device("user-bob", "whoop", vendor_user_id=10129)
         with pytest.raises(DeviceConflictError, match="another user"):
             await auren.connect_device(USER, "whoop", vendor_user_id=10129)
-        await auren.connect_device(
-            "user-bob", "whoop", vendor_user_id=10129
-        )  # the owner may reconnect
-    assert (("users", USER, "devices"), "whoop") not in fake.store
-    assert fake.store[(("vendors", "whoop"), "10129")] == {"user_id": "user-bob"}
+    assert (USER, "whoop") not in fake.connections
 
 
-async def test_switching_vendor_account_drops_the_old_mapping(fake: FakeServer) -> None:
+async def test_connect_device_refuses_a_bad_user_id_before_any_request(fake: FakeServer) -> None:
     async with fake.client() as auren:
-        await auren.connect_device(USER, "oura", vendor_user_id="OLD")
-        await auren.connect_device(USER, "oura", vendor_user_id="NEW")
-    assert (("vendors", "oura"), "OLD") not in fake.store
-    assert fake.store[(("vendors", "oura"), "NEW")] == {"user_id": USER}
+        for bad in ("*", "", " ", "a.b", "x" * 129, "service:0"):
+            with pytest.raises(InvalidArgumentError, match="user"):
+                await auren.connect_device(bad, "oura")
+    assert fake.requests == []
 
 
 async def test_connect_unknown_device(fake: FakeServer) -> None:
@@ -540,110 +470,51 @@ async def test_connect_unknown_device(fake: FakeServer) -> None:
 # -- metrics ---------------------------------------------------------------------------------
 
 
-def _metric_item(
-    day: str, rows: list[dict[str, Any]], metric: str = "heart_rate", unit: str = "bpm"
-) -> dict[str, Any]:
-    day_num = int(day.replace("-", ""))
-    return {"metric": metric, "unit": unit, "day": day, "day_num": day_num, "rows": rows}
-
-
 def _seed_heart_rate(fake: FakeServer) -> None:
-    ns = ["users", USER, "metrics", "heart_rate"]
-    fake.put(ns, "2026-11-03", _metric_item("2026-11-03", [
-        {"value": 61, "device": "oura", "timestamp": "2026-11-03T08:00:00+00:00"},
-        {"value": 58, "device": "apple_health", "timestamp": "2026-11-03T06:00:00Z"},
-    ]))  # fmt: skip
-    fake.put(
-        ns,
-        "2026-11-01",
-        _metric_item(
-            "2026-11-01",
-            [{"value": 55, "device": "oura", "timestamp": "2026-11-01T23:30:00-08:00"}],
-        ),
-    )
-    fake.put(ns, "2026-11-02", _metric_item("2026-11-02", [
-        {"value": 70, "device": "whoop", "timestamp": "2026-11-02T12:00:00"},  # naive: read as UTC
-        {"value": 52, "device": "oura", "timestamp": None},
-    ]))  # fmt: skip
-    fake.put(
-        ns,
-        "2026-11-05",
-        _metric_item(
-            "2026-11-05",
-            [{"value": 80, "device": "oura", "timestamp": "2026-11-05T10:00:00+00:00"}],
-        ),
-    )
-    # another metric whose name starts the same must not leak in
-    fake.put(
-        ["users", USER, "metrics", "heart_rate_daily_avg"],
-        "2026-11-02",
-        _metric_item(
-            "2026-11-02", [{"value": 1, "device": "x", "timestamp": None}], "heart_rate_daily_avg"
-        ),
-    )
+    fake.metric_rows[(USER, "heart_rate")] = [
+        {"metric": "heart_rate", "value": 55, "unit": "bpm", "day": "2026-11-01",
+         "timestamp": "2026-11-01T23:30:00-08:00", "device": "oura"},
+        {"metric": "heart_rate", "value": 52, "unit": "bpm", "day": "2026-11-02",
+         "timestamp": None, "device": "oura"},
+        {"metric": "heart_rate", "value": 58, "unit": "bpm", "day": "2026-11-03",
+         "timestamp": "2026-11-03T06:00:00+00:00", "device": "apple_health"},
+    ]  # fmt: skip
 
 
-async def test_metrics_by_days_sorted_and_aware(fake: FakeServer) -> None:
+async def test_metrics_are_the_servers_rows(fake: FakeServer) -> None:
     _seed_heart_rate(fake)
     async with fake.client() as auren:
         rows = await auren.metrics(USER, "heart_rate", date(2026, 11, 1), date(2026, 11, 3))
     assert [(r.day.isoformat(), r.value, r.device) for r in rows] == [
         ("2026-11-01", 55.0, "oura"),
-        ("2026-11-02", 52.0, "oura"),  # no timestamp sorts first within its day
-        ("2026-11-02", 70.0, "whoop"),
+        ("2026-11-02", 52.0, "oura"),
         ("2026-11-03", 58.0, "apple_health"),
-        ("2026-11-03", 61.0, "oura"),
     ]
-    assert all(r.metric == "heart_rate" and r.unit == "bpm" for r in rows)
-    assert all(r.timestamp is None or r.timestamp.tzinfo is not None for r in rows)
     assert rows[0].timestamp == datetime(2026, 11, 1, 23, 30, tzinfo=timezone(timedelta(hours=-8)))
-    assert rows[2].timestamp == datetime(2026, 11, 2, 12, tzinfo=UTC)
-    assert rows[3]["value"] == 58.0
+    assert rows[1].timestamp is None and rows[2]["value"] == 58.0
 
 
-async def test_metrics_by_instants(fake: FakeServer) -> None:
-    _seed_heart_rate(fake)
-    start = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)  # 2026-11-01T23:30-08:00 is 07:30Z on the 2nd
-    end = datetime(2026, 11, 3, 7, 0, tzinfo=UTC)
+async def test_metrics_send_dates_as_days_and_datetimes_as_instants(fake: FakeServer) -> None:
+    seen: list[httpx.QueryParams] = []
+    original = fake._metrics
+
+    def spy(user: str, metric: str, params: httpx.QueryParams) -> httpx.Response:
+        seen.append(params)
+        return original(user, metric, params)
+
+    fake._metrics = spy  # type: ignore[method-assign]
     async with fake.client() as auren:
-        rows = await auren.metrics(USER, "heart_rate", start, end)
-    assert [(r.value, r.device) for r in rows] == [
-        (55.0, "oura"),  # its local day is the 1st, but the instant is inside the window
-        (52.0, "oura"),  # daily value on a day inside [start.date(), end.date()]
-        (70.0, "whoop"),
-        (58.0, "apple_health"),
-    ]
+        await auren.metrics(USER, "steps", date(2026, 1, 1), date(2026, 1, 31))
+        await auren.metrics(USER, "steps", datetime(2026, 1, 1, 7, tzinfo=UTC), date(2026, 1, 2))
+    assert dict(seen[0]) == {"start": "2026-01-01", "end": "2026-01-31"}
+    assert seen[1]["start"] == "2026-01-01T07:00:00+00:00"
 
 
-async def test_metrics_paginates_until_empty(fake: FakeServer) -> None:
-    ns = ["users", USER, "metrics", "steps"]
-    first = date(2026, 1, 1)
-    for i in range(30):
-        day = (first + timedelta(days=i)).isoformat()
-        fake.put(
-            ns,
-            day,
-            _metric_item(
-                day, [{"value": i, "device": "oura", "timestamp": None}], "steps", "count"
-            ),
-        )
-    fake.search_cap = 7  # the server returns fewer than asked for
+async def test_metrics_refuse_an_unknown_metric_with_a_suggestion(fake: FakeServer) -> None:
     async with fake.client() as auren:
-        rows = await auren.metrics(USER, "steps", first, first + timedelta(days=29))
-    assert [r.value for r in rows] == [float(i) for i in range(30)]
-    assert fake.requests.count(("POST", "/store/items/search")) == 6  # 5 pages and an empty one
-
-
-def test_metrics_searches_at_most_a_page_of_days_at_a_time() -> None:
-    # One item per metric and day: a search over fewer days than a page holds is read
-    # whole, where paging by offset through ties of write time could skip items.
-    window = Window.of(date(2024, 1, 1), date(2026, 3, 1))
-    assert window.query_days(366) == [
-        (20240101, 20241231),
-        (20250101, 20260101),
-        (20260102, 20260301),
-    ]
-    assert Window.of(date(2026, 1, 1), date(2026, 1, 1)).query_days(366) == [(20260101, 20260101)]
+        with pytest.raises(InvalidArgumentError, match="hrv_rmssd"):
+            await auren.metrics(USER, "hrv", date(2026, 1, 1), date(2026, 1, 2))
+    assert fake.requests == []
 
 
 async def test_metrics_rejects_reversed_range(fake: FakeServer) -> None:
@@ -948,7 +819,7 @@ def test_sync_client(fake: FakeServer, tmp_path: Path) -> None:
         assert auren.ingest(USER, "oura", {"data": []}).accepted == 1
         assert auren.ingest_file(USER, "apple_health", path, progress=False).accepted == 4
         rows = auren.metrics(USER, "heart_rate", date(2026, 11, 1), date(2026, 11, 3))
-        assert len(rows) == 5
+        assert len(rows) == 3
         with pytest.raises(InvalidArgumentError):
             auren.ingest(USER, "garmin", {})
     auren.close()  # a second close is harmless

@@ -30,15 +30,18 @@ def test_every_graph_and_factory_named_in_the_config_imports() -> None:
         assert callable(getattr(importlib.import_module(module), attr))
 
 
-def test_every_python_package_is_in_the_distribution() -> None:
+def test_every_python_package_is_in_its_distribution() -> None:
     import tomllib
 
-    listed = set(
-        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    )
+    from setuptools import find_packages
+
+    server = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = set(find_packages(str(REPO), **server["packages"]["find"]))
     on_disk = {
         ".".join(path.parent.relative_to(REPO).parts)
         for path in (REPO / "auren_graphs").rglob("__init__.py")
     }
-    assert on_disk <= listed, on_disk - listed
-    assert "auren_client" in listed
+    assert on_disk <= found, on_disk - found
+    client = tomllib.loads((REPO / "client" / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert client["packages"] == ["auren_client"]
+    assert client["py-modules"] == ["auren_contract"]

@@ -161,8 +161,10 @@ def _load_by_path(path: Path) -> ModuleType:
 
 
 def _installed_packages() -> set[str]:
+    from setuptools import find_packages
+
     setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    return set(setuptools["packages"])
+    return {p.split(".")[0] for p in find_packages(str(REPO), **setuptools["packages"]["find"])}
 
 
 def _resolve_in_image(target: str, image: Dockerfile) -> object:
@@ -212,6 +214,15 @@ def test_the_image_installs_this_package_from_the_checkout(image: Dockerfile) ->
     assert "-c /api/constraints.txt -e ." in installs  # editable, pinned to the server's deps
     # The image does not depend on where this checkout lives on the build machine.
     assert str(REPO) not in image.text
+
+
+def test_the_image_installs_the_client_distribution_the_server_imports(image: Dockerfile) -> None:
+    # auren_contract (which the server imports) ships in the client distribution, client/:
+    # a package of its own in the image, installed before the server (/deps/* in order).
+    assert "./client" in _config(IMAGE_CONFIG)["dependencies"]
+    places = {path: host for path, host in image.local_packages.items() if host == REPO / "client"}
+    assert places, image.local_packages
+    assert all(sorted([str(p), image.workdir])[0] == str(p) for p in places)
 
 
 def test_the_image_serves_both_graphs_from_this_package(image: Dockerfile) -> None:

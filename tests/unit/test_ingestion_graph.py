@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
+from auren_contract import metric_namespace, uploads_namespace
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
 from auren_graphs.ingestion.graph import builder, route_after_check_input, route_after_ingest
 from auren_graphs.ingestion.state import IngestError, IngestionState
-from auren_graphs.ingestion.storage import metric_namespace, uploads_namespace
 from tests.integration import payloads
+from tests.unit.conftest import as_user
 
 
 @pytest.fixture
@@ -20,12 +20,9 @@ def store() -> InMemoryStore:
     return InMemoryStore()
 
 
-async def _run(
-    store: InMemoryStore, inputs: dict[str, Any], thread: str | None = None
-) -> dict[str, Any]:
+async def _run(store: InMemoryStore, inputs: dict[str, Any]) -> dict[str, Any]:
     graph = builder.compile(checkpointer=InMemorySaver(), store=store)
-    config = {"configurable": {"thread_id": thread or str(uuid.uuid4())}}
-    return await graph.ainvoke(inputs, config)
+    return await graph.ainvoke(inputs, as_user(inputs["user_id"], "ingestion"))
 
 
 async def test_manual_payload_is_stored_and_reported(store: InMemoryStore) -> None:
@@ -85,7 +82,7 @@ def test_routers_follow_device_and_cursor() -> None:
 
 async def test_a_thread_carries_nothing_from_one_run_into_the_next(store: InMemoryStore) -> None:
     graph = builder.compile(checkpointer=InMemorySaver(), store=store)
-    config = {"configurable": {"thread_id": "same"}}
+    config = as_user("u5", "ingestion")
     await store.aput(uploads_namespace("u5"), "k", {"payload": payloads.apple_export(3)})
     first = await graph.ainvoke(
         {"user_id": "u5", "device": "apple_health", "uploads": ["k"]}, config

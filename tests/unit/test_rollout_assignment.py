@@ -28,6 +28,7 @@ from auren_graphs.rollout.assignment import (
     runs_namespace,
     write_run_record,
 )
+from tests.unit.conftest import as_user
 from tests.unit.test_analysis_graph import END_DAY, history, seeded
 
 ROLLOUT = "r-3f9c"
@@ -131,7 +132,7 @@ def user_in(cohort: str, percent: int) -> str:
 
 async def analyse(store: InMemoryStore, user: str, assistant_id: str | None) -> dict[str, Any]:
     graph = analysis_builder.compile(checkpointer=InMemorySaver(), store=store)
-    config: dict[str, Any] = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    config: dict[str, Any] = as_user(user, "analysis", str(uuid.uuid4()))
     if assistant_id:
         config["metadata"] = {"assistant_id": assistant_id, "run_id": str(uuid.uuid4())}
     return await graph.ainvoke({"user_id": user, "as_of": END_DAY.isoformat()}, config)

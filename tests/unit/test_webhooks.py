@@ -505,7 +505,7 @@ async def test_a_batch_fetches_each_object_once_and_ingests_in_one_run(
 
     runs: list[list[Any]] = []
 
-    async def fake_ingest(sdk: Any, user_id: str, device: str, payload: Any, **_: Any) -> Any:
+    async def fake_ingest(user_id: str, device: str, payload: Any, **_: Any) -> Any:
         runs.append(payload)
         return {"accepted": len(payload)}
 
@@ -523,7 +523,6 @@ async def test_a_batch_fetches_each_object_once_and_ingests_in_one_run(
         for n, object_id in enumerate(["a", "b", "a", "gone"])
     ]
     results = await processing.fetch_and_ingest(
-        None,  # type: ignore[arg-type]
         "whoop",
         events,
         fetch,

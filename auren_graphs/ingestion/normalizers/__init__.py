@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from auren_graphs.canonical import Device, NormalizedBatch, PayloadError
+from auren_contract import Device
+
+from auren_graphs.canonical import NormalizedBatch, PayloadError
 from auren_graphs.ingestion.normalizers import apple, manual, oura, whoop
 from auren_graphs.ingestion.normalizers.common import NormalizeContext
 from auren_graphs.ingestion.storage import Derivation

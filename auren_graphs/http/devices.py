@@ -1,0 +1,125 @@
+"""A user's device connections: `GET /users/{user}/devices`, `PUT .../devices/{device}`.
+
+The server writes connections, in one statement: a vendor account is bound to one user
+at a time (409 for everyone else, nothing written), and tokens are sealed before they
+are stored, never returned. Binding a vendor account by its id takes a trusted service
+acting for the user (a service that did the vendor's OAuth itself); a user's own token
+may set the push token of their Apple Health and manual devices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Annotated, Literal
+
+from auren_contract import API_VENDORS, Device, unknown_device_message
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
+from pydantic import BaseModel, Field
+
+from auren_graphs.http.principal import ServedUser
+from auren_graphs.identity import ACTING
+from auren_graphs.records.connections import Connection, ConnectionConflictError, connect
+from auren_graphs.records.connections import connections_of as stored_connections
+
+router = APIRouter(prefix="/users/{user_id}/devices", tags=["devices"])
+
+
+class DeviceConnectionOut(BaseModel):
+    """A device connected to a user, as anyone may see it: never a token."""
+
+    device: Device = Field(description="The device (vendor).")
+    vendor_user_id: str | None = Field(description="The user's account id at the vendor.")
+    status: Literal["connected", "needs_reauth", "disconnected"] = Field(
+        description="needs_reauth: the vendor refused the stored tokens; connect again."
+    )
+    connected_at: datetime
+    updated_at: datetime
+    last_sync_at: datetime | None = Field(description="When data last arrived from the vendor.")
+    last_sync_status: str | None = Field(description="How the last sync ended.")
+    last_error: str | None = Field(description="Why the connection stopped working, if it did.")
+    has_api_token: bool = Field(description="The server holds vendor API tokens for it.")
+    has_ingest_token: bool = Field(description="The device pushes with an ingest token.")
+
+    @classmethod
+    def of(cls, connection: Connection) -> DeviceConnectionOut:
+        fields = {k: v for k, v in vars(connection).items() if k not in ("user_id", "vendor")}
+        return cls(device=connection.vendor, **fields)  # type: ignore[arg-type]
+
+
+class ConnectDevice(BaseModel):
+    """What a connection holds. Connecting again replaces it, tokens included."""
+
+    vendor_user_id: str | None = Field(
+        default=None, min_length=1, max_length=200, description="The user's id at the vendor."
+    )
+    access_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=8192,
+        description="Vendor API token the server fetches announced data with (WHOOP, Oura).",
+    )
+    refresh_token: str | None = Field(
+        default=None, min_length=1, max_length=8192, description="Vendor OAuth refresh token."
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="When the access token expires (refreshed before that)."
+    )
+    ingest_token: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=512,
+        description="The secret a device pushes with (Apple Health, manual); only its "
+        "SHA-256 is kept. Make one with secrets.token_urlsafe(32).",
+    )
+
+
+def _device(device: Annotated[str, Path(description="oura, whoop, apple_health or manual")]) -> str:
+    if problem := unknown_device_message(device):
+        raise HTTPException(404, problem)
+    return device
+
+
+@router.get("", response_model=list[DeviceConnectionOut])
+async def list_devices(user_id: ServedUser) -> list[DeviceConnectionOut]:
+    """The user's device connections: vendor account, status, last sync."""
+    return [DeviceConnectionOut.of(c) for c in await stored_connections(user_id)]
+
+
+@router.put(
+    "/{device}",
+    response_model=DeviceConnectionOut,
+    responses={409: {"description": "the vendor account is connected to another user"}},
+)
+async def connect_device(
+    request: Request,
+    user_id: ServedUser,
+    device: Annotated[str, Depends(_device)],
+    body: Annotated[ConnectDevice, Body()],
+) -> DeviceConnectionOut:
+    """Connect `device` to the user, atomically."""
+    acting_service = ACTING in (getattr(request.scope.get("auth"), "scopes", None) or [])
+    vendor_claims = body.vendor_user_id or body.access_token or body.refresh_token
+    if vendor_claims and not acting_service:
+        raise HTTPException(
+            403,
+            "a vendor account is bound by a trusted service acting for the user, or through "
+            f"the vendor's OAuth (GET /connect/{device})",
+        )
+    if device not in API_VENDORS and (body.access_token or body.refresh_token):
+        raise HTTPException(422, f"{device} has no vendor API: send an ingest_token instead")
+    tokens = {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in body.model_dump(
+            include={"access_token", "refresh_token", "expires_at"}
+        ).items()
+        if value is not None
+    }
+    ingest = hashlib.sha256(body.ingest_token.encode()).hexdigest() if body.ingest_token else None
+    try:
+        stored = await connect(
+            user_id, device, body.vendor_user_id, tokens=tokens or None, ingest_token_sha256=ingest
+        )
+    except ConnectionConflictError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return DeviceConnectionOut.of(stored)

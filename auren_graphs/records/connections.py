@@ -1,0 +1,187 @@
+"""Device connections: which vendor account belongs to which user, and its tokens.
+
+One row per (user, vendor). A vendor account belongs to one user at a time: a unique
+index on (vendor, vendor_user_id) over live rows makes binding it atomic, so of many
+concurrent attempts to bind one account to different users exactly one succeeds, and
+the rest get `ConnectionConflictError` with nothing written.
+
+Tokens are sealed with `auren_graphs.crypto` (never stored or returned in clear): the
+vendor API tokens in `secrets`, the push ingest token only as its SHA-256. A
+disconnected row stays as a tombstone without secrets, so webhooks that still arrive
+for its vendor account are recognised and dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from psycopg import errors
+
+from auren_graphs.crypto import secret_box
+from auren_graphs.records.database import connection, register_schema
+
+TABLE = "auren_connections"
+Status = Literal["connected", "needs_reauth", "disconnected"]
+
+register_schema(
+    TABLE,
+    f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    user_id text NOT NULL,
+    vendor text NOT NULL,
+    vendor_user_id text,
+    status text NOT NULL DEFAULT 'connected'
+        CHECK (status IN ('connected', 'needs_reauth', 'disconnected')),
+    secrets text,
+    ingest_token_sha256 text,
+    connected_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    last_sync_at timestamptz,
+    last_sync_status text,
+    last_error text,
+    PRIMARY KEY (user_id, vendor)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS {TABLE}_account ON {TABLE} (vendor, vendor_user_id)
+    WHERE vendor_user_id IS NOT NULL AND status <> 'disconnected';
+""",
+)
+
+_PUBLIC = """user_id, vendor, vendor_user_id, status, connected_at, updated_at, last_sync_at,
+    last_sync_status, last_error, secrets IS NOT NULL AS has_api_token,
+    ingest_token_sha256 IS NOT NULL AS has_ingest_token"""
+
+_UPSERT = f"""
+INSERT INTO {TABLE} (user_id, vendor, vendor_user_id, status, secrets, ingest_token_sha256)
+VALUES (%(user)s, %(vendor)s, %(account)s, 'connected', %(secrets)s, %(ingest)s)
+ON CONFLICT (user_id, vendor) DO UPDATE SET
+    vendor_user_id = EXCLUDED.vendor_user_id,
+    status = 'connected',
+    secrets = EXCLUDED.secrets,
+    ingest_token_sha256 = EXCLUDED.ingest_token_sha256,
+    connected_at = now(),
+    updated_at = now(),
+    last_error = NULL
+RETURNING {_PUBLIC}
+"""
+
+
+class ConnectionConflictError(Exception):
+    """The vendor account is connected to another user."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A connection as anyone may see it: never a token."""
+
+    user_id: str
+    vendor: str
+    vendor_user_id: str | None
+    status: Status
+    connected_at: datetime
+    updated_at: datetime
+    last_sync_at: datetime | None
+    last_sync_status: str | None
+    last_error: str | None
+    has_api_token: bool
+    has_ingest_token: bool
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Connection:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+async def connect(
+    user_id: str,
+    vendor: str,
+    vendor_user_id: str | None,
+    *,
+    tokens: Mapping[str, Any] | None = None,
+    ingest_token_sha256: str | None = None,
+) -> Connection:
+    """Bind the vendor account to the user (replacing the user's previous connection of
+    this vendor, tokens included), or raise `ConnectionConflictError`."""
+    params = {
+        "user": user_id,
+        "vendor": vendor,
+        "account": vendor_user_id,
+        "secrets": secret_box().seal(dict(tokens)) if tokens else None,
+        "ingest": ingest_token_sha256,
+    }
+    try:
+        async with connection() as conn:
+            row = await (await conn.execute(_UPSERT, params)).fetchone()
+    except errors.UniqueViolation:
+        raise ConnectionConflictError(
+            f"{vendor} account {vendor_user_id!r} is connected to another user; "
+            "disconnect it there first"
+        ) from None
+    assert row is not None  # RETURNING always yields the row
+    return Connection.of(row)
+
+
+async def connections_of(user_id: str) -> list[Connection]:
+    async with connection() as conn:
+        cursor = await conn.execute(
+            f"SELECT {_PUBLIC} FROM {TABLE} WHERE user_id = %s ORDER BY vendor", [user_id]
+        )
+        return [Connection.of(row) for row in await cursor.fetchall()]
+
+
+async def connection_of(user_id: str, vendor: str) -> Connection | None:
+    async with connection() as conn:
+        cursor = await conn.execute(
+            f"SELECT {_PUBLIC} FROM {TABLE} WHERE user_id = %s AND vendor = %s", [user_id, vendor]
+        )
+        row = await cursor.fetchone()
+    return None if row is None else Connection.of(row)
+
+
+async def vendor_account_of(user_id: str, vendor: str) -> str | None:
+    """The vendor account the user has connected (live connections only)."""
+    found = await connection_of(user_id, vendor)
+    if found is None or found.status == "disconnected":
+        return None
+    return found.vendor_user_id
+
+
+async def owner_of(vendor: str, vendor_user_id: str) -> Connection | None:
+    """The connection of a vendor account: the live one, else the latest tombstone."""
+    async with connection() as conn:
+        cursor = await conn.execute(
+            f"""SELECT {_PUBLIC} FROM {TABLE} WHERE vendor = %s AND vendor_user_id = %s
+            ORDER BY (status <> 'disconnected') DESC, updated_at DESC LIMIT 1""",
+            [vendor, vendor_user_id],
+        )
+        row = await cursor.fetchone()
+    return None if row is None else Connection.of(row)
+
+
+async def tokens_of(user_id: str, vendor: str) -> dict[str, Any]:
+    """The connection's vendor API tokens, decrypted ({} when it has none)."""
+    async with connection() as conn:
+        cursor = await conn.execute(
+            f"SELECT secrets FROM {TABLE} WHERE user_id = %s AND vendor = %s "
+            "AND status <> 'disconnected'",
+            [user_id, vendor],
+        )
+        row = await cursor.fetchone()
+    if row is None or row["secrets"] is None:
+        return {}
+    opened = secret_box().open(row["secrets"])
+    return dict(opened) if isinstance(opened, Mapping) else {}
+
+
+async def ingest_token_hash(user_id: str, vendor: str) -> str | None:
+    """The SHA-256 of the user's push token for `vendor` (live connections only)."""
+    async with connection() as conn:
+        cursor = await conn.execute(
+            f"SELECT ingest_token_sha256 FROM {TABLE} WHERE user_id = %s AND vendor = %s "
+            "AND status <> 'disconnected'",
+            [user_id, vendor],
+        )
+        row = await cursor.fetchone()
+    value = row["ingest_token_sha256"] if row else None
+    return value if isinstance(value, str) else None

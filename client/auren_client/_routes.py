@@ -1,0 +1,60 @@
+"""AUREN's own server routes (`/users/{user}/...`), called as the user they serve.
+
+Every call names its user in the contract's `X-Auren-User` header: a service key acts
+for that user only, and a user's own token must name themselves. The server owns what
+these routes return; the client only turns JSON into its models and errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from auren_contract import USER_HEADER
+
+from ._errors import AurenError
+from ._retry import Retrier
+
+Refusals = Mapping[int, type[AurenError]]
+
+
+class Routes:
+    """`call(method, path, user=...)`: one request, retried when safe, errors translated."""
+
+    def __init__(self, http: httpx.AsyncClient, retrier: Retrier) -> None:
+        self._http, self._retrier = http, retrier
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        user: str,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        refusals: Refusals | None = None,
+    ) -> Any:
+        """The route's JSON answer (None for 204). A status in `refusals` raises that
+        error with the server's message (no retry: the request itself was refused)."""
+
+        async def attempt() -> httpx.Response:
+            response = await self._http.request(
+                method, path, json=json, params=params, headers={USER_HEADER: user}
+            )
+            if refusals and response.status_code in refusals:
+                raise refusals[response.status_code](_detail(response))
+            response.raise_for_status()
+            return response
+
+        response = await self._retrier.call(attempt)
+        return None if response.status_code == 204 or not response.content else response.json()
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return str(detail) if detail else str(body)[:500]

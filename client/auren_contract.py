@@ -1,0 +1,276 @@
+"""What the AUREN server and its clients agree on, in one place both import.
+
+Standard library only, so the thin client can ship it without the server's stack.
+Nothing else in either code base spells these out again:
+
+- the devices (sources of data) and the graphs users run;
+- the user-id rule, applied wherever a user id enters (tokens, routes, the client);
+- the canonical metric vocabulary: names, fixed units, kinds (`shared/brief/metrics.md`);
+- day numbers (a local calendar day as the integer YYYYMMDD);
+- the store namespaces, and the size above which a payload travels by reference;
+- how a user's thread id is derived from a server secret (so ids cannot be guessed).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import hmac
+import re
+import uuid
+from datetime import date
+from typing import Final, Literal, NamedTuple
+
+# --------------------------------------------------------------------------- devices
+
+Device = Literal["oura", "whoop", "apple_health", "manual"]
+DEVICES: Final[tuple[Device, ...]] = ("oura", "whoop", "apple_health", "manual")
+#: Vendors whose cloud API AUREN calls (webhooks, OAuth, backfill).
+API_VENDORS: Final[tuple[Device, ...]] = ("oura", "whoop")
+#: Devices that push whole documents with a per-user ingest token.
+PUSH_DEVICES: Final[tuple[Device, ...]] = ("apple_health", "manual")
+
+
+def unknown_device_message(device: object) -> str | None:
+    """Why `device` is not one AUREN knows, or None when it is."""
+    if device in DEVICES:
+        return None
+    return f"unknown device {device!r}; use one of: {', '.join(DEVICES)}"
+
+
+# ---------------------------------------------------------------------------- graphs
+
+INGESTION_GRAPH: Final = "ingestion"
+ANALYSIS_GRAPH: Final = "analysis"
+ROLLOUT_GRAPH: Final = "rollout"
+#: Graphs a user (or a service acting for one) may run; the rollout is for operators.
+USER_GRAPHS: Final[tuple[str, ...]] = (INGESTION_GRAPH, ANALYSIS_GRAPH)
+
+# ----------------------------------------------------------------------------- users
+
+#: Letters, digits, `_` and `-`, starting with a letter or digit, at most 128 long. No
+#: `.` (the store joins namespace labels with it), no `*` or `:` (service identities
+#: contain `:`, so no user id can ever be mistaken for one), no spaces.
+USER_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+_USER_ID = re.compile(USER_ID_PATTERN)
+#: The header with which a service names the user it acts for (and a device the user
+#: it pushes for): the one explicit field through which anyone but the user speaks
+#: for them.
+USER_HEADER: Final = "X-Auren-User"
+
+
+def user_id_problem(value: object) -> str | None:
+    """What is wrong with `value` as an AUREN user id, or None when it is one."""
+    if not isinstance(value, str):
+        return f"a user id must be a string, not {type(value).__name__}"
+    if _USER_ID.fullmatch(value):
+        return None
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return (
+        f"{shown!r} is not a user id: use 1-128 letters, digits, '_' or '-', "
+        "starting with a letter or digit"
+    )
+
+
+def is_user_id(value: object) -> bool:
+    return user_id_problem(value) is None
+
+
+# --------------------------------------------------------------------------- metrics
+
+MetricKind = Literal["sample", "daily", "workout"]
+
+
+class Metric(NamedTuple):
+    """A canonical metric: its name fixes its unit."""
+
+    name: str
+    unit: str
+    kind: MetricKind
+    meaning: str
+
+
+def _metrics(kind: MetricKind, unit: str, *named: tuple[str, str]) -> list[Metric]:
+    return [Metric(name, unit, kind, meaning) for name, meaning in named]
+
+
+METRICS: Final[dict[str, Metric]] = {
+    m.name: m
+    for m in [
+        *_metrics("sample", "bpm", ("heart_rate", "one heart-rate sample at an instant")),
+        *_metrics(
+            "daily",
+            "bpm",
+            ("resting_heart_rate", "daily resting heart rate"),
+            ("heart_rate_daily_min", "lowest heart rate of the day"),
+            ("heart_rate_daily_avg", "average heart rate of the day"),
+            ("heart_rate_daily_max", "highest heart rate of the day"),
+            ("average_heart_rate", "average heart rate over a WHOOP cycle"),
+            ("max_heart_rate", "highest heart rate over a WHOOP cycle"),
+            ("sleep_average_heart_rate", "average heart rate asleep"),
+        ),
+        *_metrics(
+            "daily",
+            "ms",
+            ("hrv_rmssd", "nightly HRV as rMSSD (Oura, WHOOP)"),
+            ("hrv_sdnn", "HRV as SDNN (Apple spot checks)"),
+        ),
+        *_metrics(
+            "daily",
+            "s",
+            ("sleep_duration", "time asleep in the main sleep ending on the day"),
+            ("time_in_bed", "time in bed for the main sleep"),
+            ("sleep_light_duration", "light (Apple: core) sleep of the main sleep"),
+            ("sleep_deep_duration", "deep sleep of the main sleep"),
+            ("sleep_rem_duration", "REM sleep of the main sleep"),
+            ("sleep_awake_duration", "time awake during the main sleep"),
+            ("nap_duration", "sleep in naps (never part of sleep_duration)"),
+        ),
+        *_metrics(
+            "daily",
+            "percent",
+            ("sleep_efficiency", "time asleep / time in bed"),
+            ("sleep_performance", "WHOOP sleep performance"),
+            ("spo2", "blood oxygen saturation"),
+            ("recovery_score", "WHOOP recovery 0-100"),
+        ),
+        *_metrics(
+            "daily",
+            "score",
+            ("sleep_score", "Oura sleep score 0-100"),
+            ("readiness_score", "Oura readiness 0-100"),
+            ("activity_score", "Oura activity score 0-100"),
+        ),
+        *_metrics("daily", "strain_0_21", ("strain", "WHOOP cycle strain 0-21")),
+        *_metrics("daily", "count", ("steps", "steps in the local day")),
+        *_metrics("daily", "au", ("training_load", "additive daily training load (sRPE, TRIMP)")),
+        *_metrics(
+            "daily",
+            "kcal",
+            ("active_energy", "active energy in the local day"),
+            ("total_energy", "total energy expended in the day"),
+        ),
+        *_metrics("daily", "breaths/min", ("respiratory_rate", "breaths per minute asleep")),
+        *_metrics(
+            "daily",
+            "degC",
+            ("skin_temperature", "absolute skin temperature (WHOOP)"),
+            ("temperature_deviation", "deviation from the user's baseline (Oura)"),
+        ),
+        *_metrics("workout", "s", ("workout_duration", "duration of a workout")),
+        *_metrics("workout", "kcal", ("workout_energy", "energy of a workout")),
+        *_metrics("workout", "strain_0_21", ("workout_strain", "WHOOP strain of a workout")),
+        *_metrics(
+            "workout",
+            "bpm",
+            ("workout_average_heart_rate", "average heart rate of a workout"),
+            ("workout_max_heart_rate", "highest heart rate of a workout"),
+        ),
+        *_metrics("workout", "m", ("workout_distance", "distance of a workout")),
+    ]
+}
+
+
+def unknown_metric_message(name: object) -> str | None:
+    """Why `name` is not a canonical metric (with the nearest names), or None."""
+    if isinstance(name, str) and name in METRICS:
+        return None
+    close = difflib.get_close_matches(str(name), list(METRICS), n=3, cutoff=0.5)
+    if not close:
+        close = [m for m in METRICS if str(name) and str(name) in m][:3]
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"unknown metric {name!r}{hint} (every metric: `auren metrics --list`)"
+
+
+# ------------------------------------------------------------------------------ days
+
+
+def day_number(day: date) -> int:
+    """A local calendar day as the integer YYYYMMDD (the store's range-query key: the
+    in-memory store compares range filters as floats, so not the ISO string)."""
+    return day.year * 10_000 + day.month * 100 + day.day
+
+
+# ----------------------------------------------------------------------------- store
+
+#: A run's input is checkpointed with the thread's history (and the dev server keeps
+#: every run's input in memory), so a payload larger than this, as compact JSON, is
+#: staged in the store under `uploads_namespace(user)` and the run gets its key.
+INLINE_LIMIT: Final = 16 * 1024
+
+Namespace = tuple[str, ...]
+
+
+def user_namespace(user_id: str) -> Namespace:
+    """The root of everything stored about one user (metrics, raw intervals, findings)."""
+    return ("users", user_id)
+
+
+def metric_namespace(user_id: str, metric: str) -> Namespace:
+    """One item per local day: `"YYYY-MM-DD"` -> the day's rows of `metric`."""
+    return (*user_namespace(user_id), "metrics", metric)
+
+
+def raw_namespace(user_id: str, kind: str) -> Namespace:
+    """Raw intervals by local start day, for values derived across deliveries."""
+    return (*user_namespace(user_id), "raw", kind)
+
+
+def findings_namespace(user_id: str) -> Namespace:
+    """The user's remembered findings: `"<day>:<finding id>"` -> finding."""
+    return (*user_namespace(user_id), "findings")
+
+
+def uploads_namespace(user_id: str) -> Namespace:
+    """Payloads staged for an ingestion run; deleted once ingested."""
+    return ("uploads", user_id)
+
+
+def rollout_namespace(assistant_id: str) -> Namespace:
+    """An assistant's active (or last) rollout: key `"active"`."""
+    return ("rollouts", assistant_id)
+
+
+def rollout_history_namespace(assistant_id: str, rollout_id: str) -> Namespace:
+    """Every decision of one rollout, in order."""
+    return (*rollout_namespace(assistant_id), rollout_id)
+
+
+def rollout_runs_namespace(assistant_id: str) -> Namespace:
+    """One record per analysis run of the assistant during a rollout."""
+    return (*rollout_namespace(assistant_id), "runs")
+
+
+#: Namespace roots a user's own token may touch through the store API at all (and then
+#: only under their own id): staging their uploads. Everything else goes through routes.
+USER_WRITABLE_ROOTS: Final[tuple[str, ...]] = ("uploads",)
+
+# --------------------------------------------------------------------------- threads
+
+
+_VERSION_MASK = 0xF << 76
+_VARIANT_MASK = 0x3 << 62
+
+
+def derive_thread_id(key: bytes, user_id: str, graph: str) -> str:
+    """The id of `user_id`'s thread of `graph`, keyed with the server's secret.
+
+    Deterministic, so every delivery for a user lands on one thread and overlapping
+    ones queue there; keyed, so nobody without the server's key can name (or claim)
+    another user's thread. Only the server holds the key: clients ask for their ids.
+    The id is a version 8 UUID (RFC 9562's "custom" layout), a form the server never
+    gives any other thread, so it refuses callers who try to create one themselves.
+    """
+    digest = hmac.new(key, f"{graph}\x00{user_id}".encode(), hashlib.sha256).digest()
+    value = int.from_bytes(digest[:16], "big")
+    value = (value & ~_VERSION_MASK) | (8 << 76)
+    value = (value & ~_VARIANT_MASK) | (0x2 << 62)
+    return str(uuid.UUID(int=value))
+
+
+def is_server_thread_id(thread_id: object) -> bool:
+    """Whether `thread_id` has the form only `derive_thread_id` gives (version 8)."""
+    try:
+        return uuid.UUID(str(thread_id)).version == 8
+    except ValueError:
+        return False
