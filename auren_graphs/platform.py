@@ -27,7 +27,7 @@ async def server_store() -> BaseStore:
     own in-memory store, not the configured one (found on langgraph-api 0.16). This is
     what the server's own `/store/...` routes use.
     """
-    from langgraph_api.store import get_store  # type: ignore[import-untyped,unused-ignore]
+    from langgraph_api.store import get_store
 
     store: BaseStore = await get_store()
     return store

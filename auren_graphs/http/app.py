@@ -33,6 +33,7 @@ from fastapi import FastAPI
 from auren_graphs.http import devices, metrics, system, users, webhooks
 from auren_graphs.http.errors import EXCEPTION_HANDLERS
 from auren_graphs.http.guard import RequestGuard
+from auren_graphs.http.startup import require_auth
 from auren_graphs.records.database import close_pool
 from auren_graphs.settings import get_settings
 from auren_graphs.webhooks.runtime import STATE_KEY, WebhookRuntime
@@ -42,7 +43,9 @@ from auren_graphs.webhooks.runtime import STATE_KEY, WebhookRuntime
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs inside the server's own lifespan: the in-process SDK client works from here.
     On the way out, events in flight get 10 s to finish; then they are cancelled, which
-    rolls them back to pending for the next start (the whole stop stays under 30 s)."""
+    rolls them back to pending for the next start (the whole stop stays under 30 s).
+    First of all: a server that would not enforce AUREN's auth does not start."""
+    require_auth()
     runtime = await WebhookRuntime.start(get_settings(), webhooks.PROCESSORS)
     setattr(app.state, STATE_KEY, runtime)
     if get_settings().openai_api_key:  # the model client, imported off the start-up path

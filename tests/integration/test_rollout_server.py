@@ -31,7 +31,7 @@ from auren_client import (
     assistant_id,
 )
 from auren_client._cli import app
-from auren_client._ids import thread_id
+from auren_client._rollout import _rollout_thread
 from auren_graphs.rollout.assignment import bucket
 from tests.conftest import AUTH_ENV, JWT_SECRET
 from tests.integration import payloads
@@ -144,7 +144,7 @@ def assert_cohorts(
 
 
 async def crons_of(server: DevServer, ident: str) -> list[Any]:
-    return await get_client(url=server.url).crons.search(thread_id=thread_id(ident, "rollout"))
+    return await get_client(url=server.url).crons.search(thread_id=_rollout_thread(ident))
 
 
 def events(status: RolloutStatus) -> list[tuple[str, int | None]]:
@@ -336,7 +336,7 @@ async def test_a_second_rollout_on_the_same_assistant_is_refused(server: DevServ
         # Past the client's check, straight at the rollout's thread: the graph refuses too,
         # and the first rollout still waits for its approval.
         sdk = get_client(url=server.url)
-        thread = thread_id(ident, "rollout")
+        thread = _rollout_thread(ident)
         refused = await sdk.runs.wait(
             thread,
             "rollout",
