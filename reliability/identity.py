@@ -29,6 +29,7 @@ import jwt
 import psycopg
 from auren_contract import USER_HEADER, derive_thread_id
 from langgraph_sdk import get_client
+from langgraph_sdk.errors import NotFoundError
 
 from reliability.common import WEBHOOK_SECRETS, AttackRow
 from tests.conftest import JWT_SECRET, SERVICE_KEY
@@ -100,8 +101,12 @@ async def _snapshot(scene: Scene) -> str:
         parts.append(answer.text)
     sdk = get_client(url=scene.url, api_key=SERVICE_KEY)
     for graph, thread in sorted(scene.alice_threads.items()):
-        found = await sdk.threads.get(thread)
-        state = await sdk.threads.get_state(thread)
+        try:
+            found = await sdk.threads.get(thread)
+            state = await sdk.threads.get_state(thread)
+        except NotFoundError:
+            parts.append(f"{graph} thread gone")  # deleted: a change like any other
+            continue
         parts.append(json.dumps([graph, found["metadata"], state["values"]], sort_keys=True))
     crons = await sdk.crons.search(thread_id=scene.alice_threads["analysis"])
     parts.append(json.dumps(sorted(str(c["cron_id"]) for c in crons)))

@@ -24,6 +24,7 @@ import httpx
 import jwt
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.core import NotSet
 
 from auren_client import AurenClient
 from reliability.common import (
@@ -66,7 +67,8 @@ class Sender:
         if case.path.startswith("/users/"):
             self._as_user(case)
             return
-        body = json.dumps(case.body).encode() if case.method == "POST" else None
+        has_body = case.method == "POST" and not isinstance(case.body, NotSet)
+        body = json.dumps(case.body).encode() if has_body else None
         headers = {k: _header_value(v) for k, v in (case.headers or {}).items()}
         if body is not None:
             headers["content-type"] = "application/json"
@@ -79,7 +81,7 @@ class Sender:
     def _as_user(self, case: Any) -> None:
         """A user's route: as generated (another user, or nobody: refused), then for the
         user the path names, with their token (the generated rest reaches the route)."""
-        has_body = case.method in ("POST", "PUT") and case.body is not None
+        has_body = case.method in ("POST", "PUT") and not isinstance(case.body, NotSet)
         body = json.dumps(case.body).encode() if has_body else None
         headers = {k: _header_value(v) for k, v in (case.headers or {}).items()}
         if body is not None:
@@ -104,6 +106,7 @@ class Sender:
         except httpx.LocalProtocolError:  # a header our own client will not send
             self.answers["not sendable"] += 1
             return
+
         self.answers[f"{case.method} {case.path} {answer.status_code}"] += 1
         if answer.status_code >= 500:
             self.status_5xx += 1

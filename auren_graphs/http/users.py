@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from typing import Annotated, Any, Literal
 
 from auren_contract import ANALYSIS_GRAPH, findings_namespace, rollout_runs_namespace
@@ -33,7 +34,7 @@ class ThreadRef(BaseModel):
 class Feedback(BaseModel):
     """A person's verdict on one analysis."""
 
-    run_id: str = Field(min_length=1, max_length=64, description="The analysis run's id.")
+    run_id: uuid.UUID = Field(description="The analysis run's id.")
     score: float = Field(ge=0, le=1, description="0 (bad) to 1 (good).")
     comment: str | None = Field(default=None, max_length=2000, description="Why, in words.")
 
@@ -86,19 +87,20 @@ async def user_feedback(user_id: ServedUser, feedback: Feedback) -> None:
     feeds the guardrails of the assistant's rollouts; giving it again replaces it."""
     thread = await own_thread(user_id, ANALYSIS_GRAPH)
     try:
-        run = await loopback().runs.get(thread, feedback.run_id)
+        run = await loopback().runs.get(thread, str(feedback.run_id))
     except NotFoundError:
         raise HTTPException(404, f"{user_id} has no analysis run {feedback.run_id}") from None
     namespace = rollout_runs_namespace(str(run["assistant_id"]))
     store = await server_store()
-    existing = await store.aget(namespace, feedback.run_id)
+    run_id = str(feedback.run_id)
+    existing = await store.aget(namespace, run_id)
     record: dict[str, Any] = (
         dict(existing.value)
         if existing is not None
         else {
             "kind": "run",
             "assistant_id": str(run["assistant_id"]),
-            "run_id": feedback.run_id,
+            "run_id": run_id,
             "user_id": user_id,
             "rollout_id": None,
         }
@@ -108,4 +110,4 @@ async def user_feedback(user_id: ServedUser, feedback: Feedback) -> None:
         feedback_comment=feedback.comment,
         feedback_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
-    await store.aput(namespace, feedback.run_id, record, index=False)
+    await store.aput(namespace, run_id, record, index=False)

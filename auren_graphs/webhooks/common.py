@@ -22,11 +22,7 @@ class RefusedError(Exception):
         self.message = message
 
     def response(self) -> JSONResponse:
-        # `connection: close`: the sender may not have sent all of its body, and reading
-        # the rest of it (to keep the connection alive) would let a slow one hold it.
-        return JSONResponse(
-            {"error": self.message}, status_code=self.status, headers={"connection": "close"}
-        )
+        return JSONResponse({"error": self.message}, status_code=self.status)
 
     @property
     def outcome(self) -> str:

@@ -70,7 +70,9 @@ async def authenticate(rt: WebhookRuntime, request: Request, device: str) -> str
     try:
         stored = await ingest_token_hash(user_id, device)
     except Exception:
-        raise RefusedError(503, "the user directory is unavailable; push again later") from None
+        raise RefusedError(
+            503, "the user directory (Postgres) is unavailable; push again later"
+        ) from None
     known = isinstance(stored, str) and len(stored) == 64
     expected = stored if known and isinstance(stored, str) else _NO_TOKEN
     matches = hmac.compare_digest(token_hash(token).encode(), expected.encode())

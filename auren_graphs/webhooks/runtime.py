@@ -118,7 +118,7 @@ class WebhookRuntime:
             found = await connections.owner_of(device, vendor_user)
         except Exception:
             raise RefusedError(
-                503, "the user directory is unavailable; deliver again later"
+                503, "the user directory (Postgres) is unavailable; deliver again later"
             ) from None
         if found is None:
             raise RefusedError(
