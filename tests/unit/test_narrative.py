@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from auren_graphs import observability
 from auren_graphs.analysis.narrative import (
     CircuitBreaker,
     deterministic_narrative,
@@ -126,6 +127,8 @@ def test_stale_wording_of_a_model_narrative(text: str, problem: str | None) -> N
     fresh = freshness(dated("2026-11-10"), date(2026, 11, 20))
     found = stale_wording(text, fresh)
     assert found is None if problem is None else problem in (found or "")
+    if found is not None:
+        assert observability.fallback_class(found) == "stale_wording"
     # Fresh data may be called today.
     assert (
         stale_wording("Today your HRV is low.", freshness(dated("2026-11-20"), date(2026, 11, 20)))
