@@ -5,15 +5,30 @@ BIN := $(VENV)/bin
 PORT ?= 2024
 N_JOBS ?= 4
 
-.PHONY: install dev dev-memory test test-unit lint typecheck bench reliability clean
+.PHONY: install browser dev dev-memory test test-unit lint typecheck bench reliability clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed browser
 
 $(VENV)/.installed: pyproject.toml client/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
 	$(BIN)/uv pip install -q --python $(BIN)/python -e ./client -e ".[dev]"
 	touch $@
+
+## The report's browser tests drive Debian's Chromium (Playwright never downloads one):
+## installed with apt-get when missing. Elsewhere (no apt-get) install Chromium yourself
+## and set AUREN_CHROMIUM to its binary; until then `make dev` works and the browser
+## tests fail saying so.
+CHROMIUM ?= $(or $(AUREN_CHROMIUM),/usr/bin/chromium)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@test -x $(CHROMIUM) || ! command -v apt-get >/dev/null || { \
+	  echo "Installing Debian's chromium for the report's browser tests" && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium && \
+	  test -x $(CHROMIUM) || { echo "Chromium is still missing at $(CHROMIUM)" >&2; exit 1; }; \
+	}
+	@test -x $(CHROMIUM) || echo "WARNING: no Chromium at $(CHROMIUM) and no apt-get: the browser tests will fail; install Chromium and set AUREN_CHROMIUM" >&2
 
 ## Run the service: langgraph dev with the AUREN graphs, data in the embedded Postgres
 ## (or AUREN_POSTGRES_URI when set). Studio link is printed on start.
@@ -48,4 +63,4 @@ reliability: install
 	$(BIN)/python -m reliability $(ARGS)
 
 clean:
-	rm -rf $(VENV) .langgraph_api .auren .mypy_cache .ruff_cache
+	rm -rf $(VENV) .langgraph_api .auren .mypy_cache .ruff_cache .artifacts

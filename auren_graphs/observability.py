@@ -137,6 +137,8 @@ def fallback_class(reason: str) -> str:
         return "breaker_open"
     if "numbers" in text:
         return "unsupported_numbers"
+    if text.startswith("the narrative"):  # narrative.stale_wording: stale data, "today"
+        return "stale_wording"
     if "timeout" in text:
         return "timeout"
     return "model_error"

@@ -1,9 +1,12 @@
-"""Findings: what the method's newest row says, with the numbers, rule and source grade.
+"""Findings: what the method's rows say, with the numbers, rule, source grade and day.
 
-Pure functions over one assessed row (section 9 fields), so they are unit-tested without
-a server. Every finding names the rule it comes from and that rule's grade: P
+Pure functions over assessed rows (section 9 fields), so they are unit-tested without a
+server. Every finding names the rule it comes from and that rule's grade: P
 (peer-reviewed), V (vendor documentation) or E (our own engineering choice). An E rule is
 never presented as science.
+
+Every finding carries the `day` of the row it states (`latest.analyzer_findings` picks
+the rows).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from auren_graphs.analysis.method import FIELD_SOURCES, MethodOptions
+from auren_graphs.analysis.method import FIELD_SOURCES, FieldSource, MethodOptions
 
 Row = Mapping[str, Any]
 Finding = dict[str, Any]
@@ -26,6 +29,20 @@ _STATUS_WORDS = {
     "below_normal": "below your normal range",
     "within_normal": "within your normal range",
     "above_normal": "above your normal range",
+}
+
+
+# Rules of the findings that are not output fields of the method.
+FINDING_SOURCES: Mapping[str, FieldSource] = {
+    "hrv_sdnn_not_comparable": FieldSource(
+        "P",
+        "the HRV rules are defined on nightly or morning rMSSD (method §1, §3: Plews 2012, "
+        "2013); SDNN depends on the length and conditions of the recording, and SDNN from "
+        "recordings of different durations must not be compared: Task Force of the ESC and "
+        "NASPE, Circulation 1996",
+        "§1",
+        (),
+    ),
 }
 
 
@@ -47,7 +64,7 @@ def finding(
     values: Mapping[str, Any] | None = None,
     confidence: float = 1.0,
 ) -> Finding:
-    source = FIELD_SOURCES[rule]
+    source = FIELD_SOURCES[rule] if rule in FIELD_SOURCES else FINDING_SOURCES[rule]
     return {
         "id": id,
         "analyzer": analyzer,
@@ -64,7 +81,7 @@ def finding(
     }
 
 
-def _days(count: int) -> str:
+def days_words(count: int) -> str:
     return "1 day" if count == 1 else f"{count} days"
 
 
@@ -121,9 +138,9 @@ def hrv_findings(row: Row, options: MethodOptions) -> list[Finding]:
                 analyzer="hrv",
                 rule="hrv_acute_low",
                 severity="watch",
-                title="Today's HRV is well below your normal",
-                summary=f"Today's lnRMSSD {_fmt(row['ln_rmssd'])} is more than one SD below your "
-                f"reference mean {_fmt(row['hrv_ref_mean'])}.",
+                title="HRV that night well below your normal",
+                summary=f"On {row['day']} your lnRMSSD {_fmt(row['ln_rmssd'])} was more than one "
+                f"SD below your reference mean {_fmt(row['hrv_ref_mean'])}.",
                 values={
                     "ln_rmssd": row["ln_rmssd"],
                     "ref_mean": row["hrv_ref_mean"],
@@ -154,8 +171,8 @@ def hrv_findings(row: Row, options: MethodOptions) -> list[Finding]:
                 rule="alert_persistence",
                 severity="alert",
                 title="HRV below normal for several days",
-                summary=f"HRV has been below your normal range for {_days(days_below)} in a row; "
-                f"the alert threshold is {options.alert_after_days}.",
+                summary=f"HRV has been below your normal range for {days_words(days_below)} "
+                f"in a row; the alert threshold is {options.alert_after_days}.",
                 values={
                     "days_below_normal": days_below,
                     "alert_after_days": options.alert_after_days,
@@ -175,9 +192,9 @@ def rhr_findings(row: Row, options: MethodOptions) -> list[Finding]:
                 analyzer="rhr",
                 rule="rhr_elevated",
                 severity="watch",
-                title="Resting heart rate elevated today",
-                summary=f"Today's resting heart rate {_fmt(row['resting_hr'])} bpm is "
-                f"{_fmt(row['rhr_delta'])} bpm above your reference mean.",
+                title="Resting heart rate elevated",
+                summary=f"On {row['day']} your resting heart rate {_fmt(row['resting_hr'])} bpm "
+                f"was {_fmt(row['rhr_delta'])} bpm above your reference mean.",
                 values={"resting_hr": row["resting_hr"], "delta": row["rhr_delta"]},
             )
         )
@@ -251,7 +268,7 @@ def _words(label: str) -> str:
     return label.replace("_", " ")
 
 
-_BANDS = (
+BANDS = (
     ("recovery_zone", "WHOOP recovery zone"),
     ("readiness_band", "Oura readiness band"),
     ("strain_band", "WHOOP strain band"),
@@ -266,10 +283,10 @@ def band_findings(row: Row, options: MethodOptions) -> list[Finding]:
             analyzer="bands",
             rule=field,
             title=f"{label}: {_words(row[field])}",
-            summary=f"The vendor's own score puts today in its {_words(row[field])} band.",
+            summary=f"The vendor's own score puts {row['day']} in its {_words(row[field])} band.",
             values={"band": row[field]},
         )
-        for field, label in _BANDS
+        for field, label in BANDS
         if row[field] is not None
     ]
 
@@ -290,7 +307,7 @@ def insight_findings(row: Row) -> list[Finding]:
             rule=field,
             title=title,
             severity=severity,
-            summary=f"{title}: the combined rule holds today.",
+            summary=f"{title}: the combined rule holds on {row['day']}.",
             values={field: True},
         )
         for field, title, severity in _INSIGHTS
@@ -304,10 +321,10 @@ def insight_findings(row: Row) -> list[Finding]:
                 id="insight_ready_to_train",
                 analyzer="composite",
                 rule="insight_ready_to_train",
-                title="Ready to train" if ready else "Keep intensity low today",
-                summary="HRV is within your normal range with no acute drop."
+                title="Ready to train" if ready else "Keep intensity low",
+                summary=f"On {row['day']} HRV was within your normal range with no acute drop."
                 if ready
-                else "HRV is outside your normal range or dropped sharply today.",
+                else f"On {row['day']} HRV was outside your normal range or dropped sharply.",
                 values={"ready": ready},
             )
         )

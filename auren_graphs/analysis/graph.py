@@ -27,8 +27,10 @@ ANALYZERS: list[Analyzer] = [
 
 
 def route_after_load_series(state: AnalysisState) -> list[Analyzer] | Literal["compose"]:
-    """Every analyzer at once (one parallel step), or straight on when there is no data."""
-    return ANALYZERS if state.records else "compose"
+    """Every analyzer at once (one parallel step), or straight on when there is no data.
+
+    SDNN alone counts as data: the HRV analyzer says why it is not analysed."""
+    return ANALYZERS if state.records or state.hrv_sdnn else "compose"
 
 
 builder = StateGraph(

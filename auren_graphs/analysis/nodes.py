@@ -16,15 +16,18 @@ from langgraph.runtime import Runtime
 from auren_graphs import observability
 from auren_graphs.analysis import method
 from auren_graphs.analysis.context import AnalysisContext
-from auren_graphs.analysis.findings import ANALYZERS, Finding, insight_findings
+from auren_graphs.analysis.findings import Finding, insight_findings
+from auren_graphs.analysis.latest import analyzer_findings
 from auren_graphs.analysis.narrative import (
     MODEL_BREAKER,
     chunk_text,
     deterministic_narrative,
+    freshness,
     messages,
+    stale_wording,
     unsupported_numbers,
 )
-from auren_graphs.analysis.series import read_rows, to_records
+from auren_graphs.analysis.series import read_rows, sdnn_summary, to_records
 from auren_graphs.analysis.state import AnalysisState
 from auren_graphs.identity import IdentityError, serving_user
 from auren_graphs.rollout.assignment import (
@@ -74,6 +77,7 @@ async def load_series(state: AnalysisState, runtime: Runtime[AnalysisContext]) -
         "user_id": user,
         "records": records,
         "devices": devices,
+        "hrv_sdnn": sdnn_summary(rows),
         "as_of": as_of,
         "findings": None,
         "results": None,
@@ -117,16 +121,19 @@ async def _analyze(
     name: str, assess: Assessor, state: AnalysisState, runtime: Runtime[AnalysisContext]
 ) -> Update:
     options = _context(runtime, state).method_options()
-    latest = assess(method.prepare(state.records), options)[-1]
-    day = state.records[-1]["day"]
-    found = ANALYZERS[name]({"day": day, **latest}, options)
+    series = method.prepare(state.records)
+    rows = assess(series, options)
+    # Each finding describes the newest day of its analyzer's own data (see latest.py).
+    found = analyzer_findings(
+        name, series, rows, options, inputs=state.devices, hrv_sdnn=state.hrv_sdnn
+    )
     write = get_stream_writer()
     for item in found:
         write({"event": "finding", "finding": item})
     write({"event": "progress", "stage": "analyzer", "analyzer": name, "findings": len(found)})
     confidence = min((f["confidence"] for f in found), default=0.0)
     return {
-        "results": {name: latest},
+        "results": {name: rows[-1] if rows else {}},
         "findings": found,
         "confidences": [{"analyzer": name, "confidence": confidence}],
     }
@@ -159,7 +166,8 @@ async def analyze_bands(state: AnalysisState, runtime: Runtime[AnalysisContext])
 
 async def compose(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Update:
     """Combine the analyzers' fields into composite insights; remember the findings."""
-    if not state.records:
+    if not state.records:  # nothing to combine; an SDNN-only user's HRV finding is kept
+        await _remember(runtime, await _user(state), state.findings)
         return {}
     row: dict[str, Any] = {"day": state.records[-1]["day"]}
     for part in state.results.values():
@@ -195,14 +203,17 @@ async def narrate(state: AnalysisState, runtime: Runtime[AnalysisContext]) -> Up
         try:
             text = await _model_narrative(state, context)
             MODEL_BREAKER.record(ok=True)
-            bad = unsupported_numbers(text, state.findings)
-            if not bad:
+            fresh = freshness(state.findings, state.as_of)
+            bad = unsupported_numbers(text, state.findings, fresh)
+            reason = stale_wording(text, fresh)
+            if bad:
+                reason = f"the model wrote numbers no finding states: {', '.join(bad[:5])}"
+            if reason is None:
                 return {"narrative": text, "narrative_source": "model", "fallback_reason": None}
-            reason = f"the model wrote numbers no finding states: {', '.join(bad[:5])}"
         except Exception as exc:  # any model failure falls back; the findings stand
             MODEL_BREAKER.record(ok=False)
             reason = f"the model failed: {type(exc).__name__}: {str(exc)[:200]}"
-    text = deterministic_narrative(state.findings, context.style)
+    text = deterministic_narrative(state.findings, context.style, state.as_of)
     write = get_stream_writer()
     for chunk in chunk_text(text):
         write({"event": "token", "text": chunk, "source": "deterministic"})
@@ -232,13 +243,7 @@ async def _model_narrative(state: AnalysisState, context: AnalysisContext) -> st
         api_key=settings.openai_api_key,  # type: ignore[arg-type]
         streaming=True,
     ).with_config(tags=["narrative"])
-    prompt = messages(
-        state.request,
-        str(state.records[-1]["day"]) if state.records else "today",
-        state.findings,
-        context.style,
-        context.language,
-    )
+    prompt = messages(state.request, state.findings, context.style, context.language, state.as_of)
     budget = context.model_timeout_seconds * (context.model_max_retries + 1) + 5
     parts: list[str] = []
     async with asyncio.timeout(budget):

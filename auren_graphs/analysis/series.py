@@ -2,7 +2,9 @@
 
 One device per input: a baseline must never mix devices (nightly Oura rMSSD and WHOOP
 rMSSD differ in level, analysis-method Q6), so for each input the device with the most
-days in the window is used. Apple's SDNN is a different metric and never maps to rMSSD.
+days in the window is used. Apple's SDNN is a different metric and never maps to rMSSD;
+it is read only so that the analysis knows it is there (`sdnn_summary`) and can say why
+HRV is not analysed for a user who has no rMSSD.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ INPUTS: Mapping[str, InputSource] = {
     "recovery_score": InputSource("recovery_score"),
     "readiness_score": InputSource("readiness_score"),
 }
+
+# Read beside the inputs, never mapped onto one: only their presence is reported.
+CONTEXT_METRICS: tuple[str, ...] = ("hrv_sdnn",)
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -72,16 +77,31 @@ def to_records(rows_by_metric: Mapping[str, Rows]) -> tuple[list[dict[str, Any]]
     return [records[day] for day in sorted(records)], devices
 
 
+def sdnn_summary(rows_by_metric: Mapping[str, Rows]) -> dict[str, Any] | None:
+    """Apple's SDNN spot checks in the window, when there are any: days, newest day, devices."""
+    rows = rows_by_metric.get("hrv_sdnn", ())
+    days = sorted({str(row["day"]) for row in rows})
+    if not days:
+        return None
+    return {
+        "metric": "hrv_sdnn",
+        "days": len(days),
+        "first_day": days[0],
+        "newest_day": days[-1],
+        "devices": sorted({str(row["device"]) for row in rows}),
+    }
+
+
 async def read_rows(
     store: BaseStore, user_id: str, as_of: date, lookback_days: int
 ) -> dict[str, list[dict[str, Any]]]:
-    """The user's rows of every method input metric in the window ending `as_of`."""
+    """The user's rows of every method input (and context) metric in the window ending `as_of`."""
     first = as_of - timedelta(days=lookback_days)
     out: dict[str, list[dict[str, Any]]] = {}
-    for source in INPUTS.values():
-        out[source.metric] = [
+    for metric in [*(source.metric for source in INPUTS.values()), *CONTEXT_METRICS]:
+        out[metric] = [
             {**row, "day": item.value["day"]}
-            async for item in day_items(store, user_id, source.metric, first, as_of)
+            async for item in day_items(store, user_id, metric, first, as_of)
             for row in item.value["rows"]
         ]
     return out

@@ -80,6 +80,11 @@ class AnalysisState(AnalysisInput, AnalysisOutput):
     records: list[dict[str, Any]] = Field(
         default_factory=list, description="Method input records read from the store."
     )
+    hrv_sdnn: dict[str, Any] | None = Field(
+        default=None,
+        description="Apple's SDNN spot checks in the window (days, newest day), if any: never "
+        "analysed as HRV, but the reason is told when the user has no rMSSD.",
+    )
     results: Annotated[dict[str, Any], merge_results] = Field(
         default_factory=dict, description="Each analyzer's fields for the newest day."
     )

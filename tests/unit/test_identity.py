@@ -25,7 +25,7 @@ from auren_graphs.identity import IdentityError, caller_of_run, require_operator
 from auren_graphs.ingestion.graph import builder as ingestion_builder
 from auren_graphs.settings import Settings
 from tests.integration import payloads
-from tests.unit.conftest import THREAD_KEY, as_service, as_system, as_user, thread_of
+from tests.support.identity import THREAD_KEY, as_service, as_system, as_user, thread_of
 
 # -- the rule ----------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from auren_graphs.rollout.assignment import (
     runs_namespace,
     write_run_record,
 )
-from tests.unit.conftest import as_user
+from tests.support.identity import as_user
 from tests.unit.test_analysis_graph import END_DAY, history, seeded
 
 ROLLOUT = "r-3f9c"
