@@ -12,6 +12,7 @@ identity (`auren_graphs.auth.PUBLIC_PATHS`). The OpenAPI description (`GET
 | `GET /users/{user}/metrics/{metric}`, `GET /catalog/metrics` | metric rows, the vocabulary |
 | `GET /users/{user}/devices`, `PUT /users/{user}/devices/{device}` | connections |
 | `GET /users/{user}/findings`, `POST /users/{user}/feedback` | memory, feedback |
+| `GET /users/{user}/report` | the report page (`auren_graphs.report`) |
 | `POST /webhooks/whoop`, `GET, POST /webhooks/oura` | vendor notifications |
 | `POST /webhooks/apple_health`, `POST /webhooks/manual` | pushes |
 | `GET /health`, `GET /metrics/auren` | each component; Prometheus metrics |
@@ -30,7 +31,7 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
-from auren_graphs.http import devices, metrics, system, users, webhooks
+from auren_graphs.http import devices, metrics, report, system, users, webhooks
 from auren_graphs.http.errors import EXCEPTION_HANDLERS
 from auren_graphs.http.guard import RequestGuard
 from auren_graphs.http.startup import require_auth
@@ -71,5 +72,12 @@ for _kind, _handler in EXCEPTION_HANDLERS.items():
     app.add_exception_handler(_kind, _handler)
 # The routes themselves, not `include_router`: the server wraps each route of this app
 # in its auth middleware, and an included router is one lazy route with nothing to wrap.
-for _router in (users.router, devices.router, metrics.router, webhooks.router, system.router):
+for _router in (
+    users.router,
+    devices.router,
+    metrics.router,
+    report.router,
+    webhooks.router,
+    system.router,
+):
     app.router.routes.extend(_router.routes)

@@ -551,7 +551,21 @@ class AurenClient:
         )
         return [dict(item) for item in answer]
 
-    # -- metrics -------------------------------------------------------------------
+    # -- metrics and the report ----------------------------------------------------
+
+    async def report(self, user_id: str, *, days: int = 90, end: date | None = None) -> str:
+        """The user's report as one self-contained HTML page (no script, no network):
+        HRV, resting HR, sleep and training load with their normal bands and gaps, the
+        findings with their rules and sources, devices and how fresh each metric is."""
+        check_user(user_id)
+        params = {"days": str(days)}
+        if end is not None:
+            params["end"] = end.isoformat()
+        page = await self._routes.send(
+            "GET", f"/users/{user_id}/report", user=user_id, params=params,
+            refusals={422: InvalidArgumentError},
+        )  # fmt: skip
+        return page.text
 
     async def metrics(self, user_id: str, metric: str, start: date, end: date) -> list[MetricRow]:
         """The user's stored values of ``metric`` from ``start`` to ``end`` inclusive.

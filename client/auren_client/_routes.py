@@ -2,7 +2,7 @@
 
 Every call names its user in the contract's `X-Auren-User` header: a service key acts
 for that user only, and a user's own token must name themselves. The server owns what
-these routes return; the client only turns JSON into its models and errors.
+these routes return; the client only turns it into its models and errors.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ Refusals = Mapping[int, type[AurenError]]
 
 
 class Routes:
-    """`call(method, path, user=...)`: one request, retried when safe, errors translated."""
+    """One request, retried when safe, its errors translated."""
 
     def __init__(self, http: httpx.AsyncClient, retrier: Retrier) -> None:
         self._http, self._retrier = http, retrier
@@ -37,6 +37,21 @@ class Routes:
     ) -> Any:
         """The route's JSON answer (None for 204). A status in `refusals` raises that
         error with the server's message (no retry: the request itself was refused)."""
+        response = await self.send(method, path, user=user, json=json, params=params,
+                                   refusals=refusals)  # fmt: skip
+        return None if response.status_code == 204 or not response.content else response.json()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        user: str,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        refusals: Refusals | None = None,
+    ) -> httpx.Response:
+        """The route's response, successful (anything else raised as an AurenError)."""
 
         async def attempt() -> httpx.Response:
             response = await self._http.request(
@@ -47,8 +62,7 @@ class Routes:
             response.raise_for_status()
             return response
 
-        response = await self._retrier.call(attempt)
-        return None if response.status_code == 204 or not response.content else response.json()
+        return await self._retrier.call(attempt)
 
 
 def _detail(response: httpx.Response) -> str:

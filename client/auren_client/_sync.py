@@ -165,6 +165,10 @@ class SyncAurenClient:
         """See :meth:`AurenClient.metrics`."""
         return self._call(self._client.metrics(user_id, metric, start, end))
 
+    def report(self, user_id: str, *, days: int = 90, end: date | None = None) -> str:
+        """See :meth:`AurenClient.report`."""
+        return self._call(self._client.report(user_id, days=days, end=end))
+
     def stream_analysis(
         self, user_id: str, request: str = "How is my recovery?", **kwargs: Any
     ) -> Iterator[AnalysisEvent]:
