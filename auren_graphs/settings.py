@@ -97,6 +97,66 @@ class Settings(BaseSettings):
         validation_alias="OPENAI_BASE_URL",
         description="OpenAI-compatible endpoint (a proxy, a gateway, or a test stand-in).",
     )
+    # vendors: OAuth apps, where vendors and browsers reach this deployment
+    whoop_client_id: str | None = Field(
+        default=None, validation_alias="WHOOP_CLIENT_ID", description="WHOOP app client id."
+    )
+    oura_client_id: str | None = Field(
+        default=None, validation_alias="OURA_CLIENT_ID", description="Oura app client id."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL at which vendors and browsers reach this deployment: OAuth "
+        "redirect URIs and webhook callback URLs are built from it.",
+    )
+    connect_return_origins: str = Field(
+        default="",
+        description="Comma-separated origins (scheme://host[:port]) a connect flow may send "
+        "the browser back to (`return_to`); AUREN_PUBLIC_URL's origin always may.",
+    )
+    whoop_oauth_url: str = Field(
+        default="https://api.prod.whoop.com/oauth/oauth2",
+        description="WHOOP OAuth base URL (/auth and /token under it).",
+    )
+    oura_oauth_url: str = Field(
+        default="https://cloud.ouraring.com/oauth",
+        description="Oura OAuth base URL (/authorize under it).",
+    )
+    oura_token_url: str = Field(
+        default="https://api.ouraring.com/oauth/token", description="Oura token endpoint."
+    )
+    oura_revoke_url: str = Field(
+        default="https://api.ouraring.com/oauth/revoke", description="Oura revocation endpoint."
+    )
+    oauth_pkce_vendors: str = Field(
+        default="",
+        description="Comma-separated vendors whose OAuth takes PKCE (S256); neither WHOOP's "
+        "nor Oura's documentation lists it today.",
+    )
+    connect_state_seconds: float = Field(
+        default=600.0, gt=0, description="How long a connect flow's state stays valid."
+    )
+    token_refresh_margin_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="Refresh an access token this long before it expires.",
+    )
+    backfill_days: int = Field(
+        default=30, ge=1, le=3650, description="Days of history a backfill fetches by default."
+    )
+    backfill_page_limit: int = Field(
+        default=25, ge=1, le=100, description="Records asked for per vendor page (WHOOP: max 25)."
+    )
+    webhook_event_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Processed webhook events older than this are pruned by the background job.",
+    )
+    background_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the background job renews subscriptions and prunes events.",
+    )
     # webhooks
     whoop_client_secret: SecretStr | None = Field(
         default=None,

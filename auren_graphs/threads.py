@@ -42,3 +42,9 @@ async def own_thread(user_id: str, graph: str) -> str:
         _checked.clear()  # bounded; owners never change, so refilling is only a lookup
     _checked[(user_id, graph)] = thread_id
     return thread_id
+
+
+def forget_user_threads(user_id: str) -> None:
+    """The user was erased: their threads are gone (a later use creates them anew)."""
+    for key in [key for key in _checked if key[0] == user_id]:
+        del _checked[key]

@@ -221,6 +221,11 @@ def findings_namespace(user_id: str) -> Namespace:
     return (*user_namespace(user_id), "findings")
 
 
+def sources_namespace(user_id: str) -> Namespace:
+    """Where each vendor record's values went (so a vendor's delete can remove them)."""
+    return (*user_namespace(user_id), "sources")
+
+
 def uploads_namespace(user_id: str) -> Namespace:
     """Payloads staged for an ingestion run; deleted once ingested."""
     return ("uploads", user_id)

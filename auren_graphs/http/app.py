@@ -10,12 +10,14 @@ identity (`auren_graphs.auth.PUBLIC_PATHS`). The OpenAPI description (`GET
 |---|---|
 | `PUT /users/{user}/threads/{graph}` | the user's own thread of a graph (`...http.users`) |
 | `GET /users/{user}/metrics/{metric}`, `GET /catalog/metrics` | metric rows, the vocabulary |
-| `GET /users/{user}/devices`, `PUT /users/{user}/devices/{device}` | connections |
+| `GET /users/{user}/devices`, `PUT`/`DELETE /users/{user}/devices/{device}` | connections |
+| `GET /connect/{vendor}`, `GET /connect/{vendor}/callback` | connect through the vendor's OAuth |
 | `GET /users/{user}/findings`, `POST /users/{user}/feedback` | memory, feedback |
 | `GET /users/{user}/report` | the report page (`auren_graphs.report`) |
 | `POST /webhooks/whoop`, `GET, POST /webhooks/oura` | vendor notifications |
 | `POST /webhooks/apple_health`, `POST /webhooks/manual` | pushes |
 | `GET /health`, `GET /metrics/auren` | each component; Prometheus metrics |
+| `/ops/oura/subscriptions`, `/ops/webhooks/failed`, `/ops/webhooks/requeue` | operators |
 
 Its middleware (`...http.guard`) and exception handlers (`...http.errors`) apply to the
 server's own routes as well: the dev server's `/internal/*` and `/deploy` answer 404,
@@ -31,7 +33,17 @@ from importlib import import_module
 
 from fastapi import FastAPI
 
-from auren_graphs.http import devices, metrics, report, system, users, webhooks
+from auren_graphs.background import BackgroundJob
+from auren_graphs.http import (
+    connect,
+    devices,
+    metrics,
+    ops_vendors,
+    report,
+    system,
+    users,
+    webhooks,
+)
 from auren_graphs.http.errors import EXCEPTION_HANDLERS
 from auren_graphs.http.guard import RequestGuard
 from auren_graphs.http.startup import require_auth
@@ -49,11 +61,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     require_auth()
     runtime = await WebhookRuntime.start(get_settings(), webhooks.PROCESSORS)
     setattr(app.state, STATE_KEY, runtime)
+    background = BackgroundJob(get_settings(), runtime.events)
+    background.start()
     if get_settings().openai_api_key:  # the model client, imported off the start-up path
         asyncio.get_running_loop().run_in_executor(None, import_module, "langchain_openai")
     try:
         yield
     finally:
+        await background.stop()
         await runtime.stop(grace=10.0)
         await close_pool()
 
@@ -75,8 +90,10 @@ for _kind, _handler in EXCEPTION_HANDLERS.items():
 for _router in (
     users.router,
     devices.router,
+    connect.router,
     metrics.router,
     report.router,
+    ops_vendors.router,
     webhooks.router,
     system.router,
 ):

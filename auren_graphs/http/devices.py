@@ -17,9 +17,11 @@ from auren_contract import API_VENDORS, Device, unknown_device_message
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 
+from auren_graphs.devices import connect
 from auren_graphs.http.principal import ServedUser
 from auren_graphs.identity import ACTING
-from auren_graphs.records.connections import Connection, ConnectionConflictError, connect
+from auren_graphs.records.connections import Connection, ConnectionConflictError, connection_of
+from auren_graphs.records.connections import connect as store_connection
 from auren_graphs.records.connections import connections_of as stored_connections
 
 router = APIRouter(prefix="/users/{user_id}/devices", tags=["devices"])
@@ -86,6 +88,27 @@ async def list_devices(user_id: ServedUser) -> list[DeviceConnectionOut]:
     return [DeviceConnectionOut.of(c) for c in await stored_connections(user_id)]
 
 
+class Disconnected(BaseModel):
+    device: str
+    status: Literal["disconnected"] = "disconnected"
+    revoked: bool | None = Field(
+        description="True: revoked at the vendor; False: the vendor did not confirm; "
+        "None: nothing to revoke (a push device, or no API tokens)."
+    )
+
+
+@router.delete("/{device}", response_model=Disconnected)
+async def disconnect_device(
+    user_id: ServedUser, device: Annotated[str, Depends(_device)]
+) -> Disconnected:
+    """Disconnect `device`: revoke at the vendor where it offers revocation, delete the
+    tokens, keep the data. Later webhooks for that vendor account are acknowledged and
+    dropped."""
+    if await connection_of(user_id, device) is None:
+        raise HTTPException(404, f"{user_id} has no {device} connection")
+    return Disconnected(device=device, revoked=await connect.disconnect(user_id, device))
+
+
 @router.put(
     "/{device}",
     response_model=DeviceConnectionOut,
@@ -117,7 +140,7 @@ async def connect_device(
     }
     ingest = hashlib.sha256(body.ingest_token.encode()).hexdigest() if body.ingest_token else None
     try:
-        stored = await connect(
+        stored = await store_connection(
             user_id, device, body.vendor_user_id, tokens=tokens or None, ingest_token_sha256=ingest
         )
     except ConnectionConflictError as exc:

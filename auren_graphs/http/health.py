@@ -9,7 +9,9 @@ in-memory dev runtime: Postgres and, with it, the webhooks). Components:
 - `store`: a one-item search through the server's own store API (in process);
 - `queue`: a one-thread search through the server's runs/threads API (in process): the
   runtime that queues runs answers;
-- `webhooks`: the worker's loops are alive, and how many events wait (`backlog`).
+- `webhooks`: the worker's loops are alive, and how many events wait (`backlog`);
+- `connections`: how many device connections the vendors refused (`needs_reauth`: their
+  users must connect again), by vendor, never naming anyone.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from auren_graphs import observability
+from auren_graphs.records.connections import needing_reauth
 from auren_graphs.webhooks.runtime import STATE_KEY, WebhookRuntime
 
 CHECK_TIMEOUT = 1.0
@@ -60,11 +63,22 @@ async def _webhooks(rt: WebhookRuntime) -> dict[str, Any]:
     return {"worker": "running", "backlog": backlog}
 
 
+async def _connections(rt: WebhookRuntime) -> dict[str, Any]:
+    """Connections the vendor refused (the user must connect again): counted by vendor,
+    never named (this route is public)."""
+    waiting = await needing_reauth()
+    by_vendor: dict[str, int] = {}
+    for connection in waiting:
+        by_vendor[connection.vendor] = by_vendor.get(connection.vendor, 0) + 1
+    return {"needs_reauth": len(waiting), "needs_reauth_by_vendor": by_vendor}
+
+
 CHECKS: dict[str, Check] = {
     "postgres": _postgres,
     "store": _store,
     "queue": _queue,
     "webhooks": _webhooks,
+    "connections": _connections,
 }
 
 

@@ -14,10 +14,13 @@ from typing import Annotated, Any, Literal
 
 from auren_contract import ANALYSIS_GRAPH, findings_namespace, rollout_runs_namespace
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import FileResponse
 from langgraph_sdk.errors import NotFoundError
 from pydantic import BaseModel, Field, field_validator
+from starlette.background import BackgroundTask
 
 from auren_graphs.http.principal import ServedUser
+from auren_graphs.leaving import erase, export_archive
 from auren_graphs.platform import loopback, server_store
 from auren_graphs.threads import own_thread
 
@@ -111,3 +114,27 @@ async def user_feedback(user_id: ServedUser, feedback: Feedback) -> None:
         feedback_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     await store.aput(namespace, run_id, record, index=False)
+
+
+@router.get(
+    "/export",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "the archive"}},
+)
+async def user_export(user_id: ServedUser) -> FileResponse:
+    """Everything stored about the user as one zip: JSON lines per metric, the findings,
+    the device connections (never a token), a manifest."""
+    path = await export_archive(user_id)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"auren-{user_id}.zip",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+@router.delete("", response_model=dict[str, int])
+async def user_erase(user_id: ServedUser) -> dict[str, int]:
+    """Erase everything about the user: data, findings, threads and runs, crons, device
+    connections (revoked at the vendor first), webhook events. What was removed."""
+    return await erase(user_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auren_contract import INGESTION_GRAPH, Device, uploads_namespace
+from auren_contract import API_VENDORS, INGESTION_GRAPH, Device, uploads_namespace
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
@@ -17,6 +17,7 @@ from auren_graphs import observability
 from auren_graphs.canonical import PayloadError
 from auren_graphs.identity import IdentityError, serving_user
 from auren_graphs.ingestion.context import IngestionContext
+from auren_graphs.ingestion.deletions import delete_records
 from auren_graphs.ingestion.normalizers import DERIVATIONS, NormalizeContext, normalize
 from auren_graphs.ingestion.state import IngestError, IngestionState, Report
 from auren_graphs.ingestion.storage import write_batch
@@ -31,13 +32,13 @@ def _store(runtime: Runtime[IngestionContext]) -> Any:
     return runtime.store
 
 
-def _refuse(kind: str, message: str) -> Update:
+def refuse(kind: str, message: str) -> Update:
     # State holds plain data (dicts), so checkpoints never need our classes to load.
     error = IngestError(kind=kind, message=message)  # type: ignore[arg-type]
     return {"error": error.model_dump(), "payload": None, "uploads": []}
 
 
-async def _user(state: IngestionState) -> str:
+async def serving(state: IngestionState) -> str:
     return await serving_user(get_config(), state.user_id, graph=INGESTION_GRAPH)
 
 
@@ -47,17 +48,41 @@ async def check_input(state: IngestionState, runtime: Runtime[IngestionContext])
     account connected for the user (the thread keeps the last run's state)."""
     fresh: Update = {"report": Report().model_dump(), "cursor": 0, "error": None}
     try:
-        user = await _user(state)
+        user = await serving(state)
     except IdentityError as exc:
         # Nothing of the caller's input is touched, not even staged uploads: the user
         # it names may not be the caller's.
-        return {**fresh, **_refuse("forbidden", str(exc))}
+        return {**fresh, **refuse("forbidden", str(exc))}
     fresh["user_id"] = user
+    vendor_user_id = await vendor_account_of(user, state.device)
+    fresh["vendor_user_id"] = vendor_user_id
     has_inline = state.payload is not None
+    if not has_inline and not state.uploads:
+        # No document: a backfill or deletions (the thread keeps input keys a run leaves
+        # out, so a document always wins over a stale one of these).
+        if state.backfill is not None:
+            return {**fresh, **_backfill_start(state, vendor_user_id)}
+        if state.deletions:
+            return fresh
+    fresh.update(backfill=None, deletions=[])
     if has_inline == bool(state.uploads):
         await _discard_uploads(user, runtime, state.uploads)
-        return {**fresh, **_refuse("invalid_input", "give exactly one of `payload` or `uploads`")}
-    return {**fresh, "vendor_user_id": await vendor_account_of(user, state.device)}
+        return {**fresh, **refuse("invalid_input", "give exactly one of `payload` or `uploads`")}
+    return fresh
+
+
+def _backfill_start(state: IngestionState, vendor_user_id: str | None) -> Update:
+    """A backfill needs a connected vendor account; asked again with the same id, it
+    resumes where its cursor is."""
+    if state.device not in API_VENDORS:
+        return refuse("invalid_input", f"{state.device} has no vendor API to backfill from")
+    if vendor_user_id is None:
+        return refuse("vendor", f"no {state.device} account is connected; connect it first")
+    cursor = state.backfill_cursor
+    same = (
+        cursor is not None and state.backfill is not None and cursor.get("id") == state.backfill.id
+    )
+    return {"backfill_cursor": cursor if same else None}
 
 
 async def _discard_uploads(user: str, runtime: Runtime[IngestionContext], keys: list[str]) -> None:
@@ -86,7 +111,7 @@ async def _ingest(
     A staged upload is deleted once its data is written; the last one also clears the
     thread's `uploads`, so the next run on the thread starts clean.
     """
-    user = await _user(state)  # again: a resumed or re-routed step proves it too
+    user = await serving(state)  # again: a resumed or re-routed step proves it too
     payload = await _next_payload(user, state, runtime)
     done = state.uploads[: state.cursor + 1]
     last = state.cursor + 1 >= len(state.uploads)
@@ -94,25 +119,40 @@ async def _ingest(
     if last:
         update["uploads"] = []
     if payload is not None:
-        context = NormalizeContext(user, state.vendor_user_id)
-        try:
-            batch = normalize(device, payload, context)
-        except PayloadError as exc:
+        written = await write_payload(device, user, payload, state, runtime)
+        if "error" in written:
             await _discard_uploads(user, runtime, state.uploads[state.cursor :])
-            return {**update, **_refuse("invalid_payload", str(exc))}
-        counts = await write_batch(_store(runtime), user, device, batch, DERIVATIONS)
-        observability.record_ingest(device, counts, batch)
-        update["report"] = state.report.including(
-            accepted=counts.accepted,
-            duplicates=counts.duplicates,
-            updated=counts.updated,
-            records=batch.records_seen,
-            rejected=batch.rejections,
-            skipped=batch.skipped,
-            limit=runtime.context.report_limit if runtime.context else 100,
-        ).model_dump()
+        update.update(written)
     await _discard_uploads(user, runtime, done[state.cursor :])
     return update
+
+
+async def write_payload(
+    device: Device,
+    user: str,
+    payload: Any,
+    state: IngestionState,
+    runtime: Runtime[IngestionContext],
+) -> Update:
+    """Normalize one document and merge it into the store: the report with it added, or
+    the refusal of a document that is wholly invalid (then nothing of it is stored)."""
+    context = NormalizeContext(user, state.vendor_user_id)
+    try:
+        batch = normalize(device, payload, context)
+    except PayloadError as exc:
+        return refuse("invalid_payload", str(exc))
+    counts = await write_batch(_store(runtime), user, device, batch, DERIVATIONS)
+    observability.record_ingest(device, counts, batch)
+    report = state.report.including(
+        accepted=counts.accepted,
+        duplicates=counts.duplicates,
+        updated=counts.updated,
+        records=batch.records_seen,
+        rejected=batch.rejections,
+        skipped=batch.skipped,
+        limit=runtime.context.report_limit if runtime.context else 100,
+    )
+    return {"report": report.model_dump()}
 
 
 async def ingest_oura(state: IngestionState, runtime: Runtime[IngestionContext]) -> Update:
@@ -133,3 +173,15 @@ async def ingest_apple_health(state: IngestionState, runtime: Runtime[IngestionC
 async def ingest_manual(state: IngestionState, runtime: Runtime[IngestionContext]) -> Update:
     """Manual entries in AUREN's own format."""
     return await _ingest("manual", state, runtime)
+
+
+async def delete_vendor_records(
+    state: IngestionState, runtime: Runtime[IngestionContext]
+) -> Update:
+    """Remove every value of the records the vendor deleted."""
+    user = await serving(state)
+    prefix = f"{state.device}:"
+    mine = [key for key in state.deletions if key.startswith(prefix)]
+    removed = await delete_records(_store(runtime), user, mine)
+    report = state.report.model_copy(update={"deleted": removed, "records": len(mine)})
+    return {"report": report.model_dump(), "deletions": []}

@@ -25,8 +25,9 @@ class Refusal(BaseModel):
 class IngestError(BaseModel):
     """Why a payload was refused as a whole; nothing from it was stored."""
 
-    kind: Literal["invalid_payload", "invalid_input", "forbidden"] = Field(
-        description="What was wrong (forbidden: the run may not act for that user)."
+    kind: Literal["invalid_payload", "invalid_input", "forbidden", "vendor"] = Field(
+        description="What was wrong (forbidden: the run may not act for that user; vendor: "
+        "the vendor's API refused or failed a backfill)."
     )
     message: str = Field(description="What is wrong with it, for the sender.")
 
@@ -35,6 +36,7 @@ class Report(BaseModel):
     """What an ingestion run did. Reasons are capped; the counts are exact."""
 
     accepted: int = Field(default=0, description="Values new to the store.")
+    deleted: int = Field(default=0, description="Values removed (records the vendor deleted).")
     duplicates: int = Field(default=0, description="Values already stored (a redelivery).")
     updated: int = Field(default=0, description="Values the vendor corrected since last time.")
     records: int = Field(default=0, description="Records examined in the payload.")
@@ -76,6 +78,18 @@ class Report(BaseModel):
         )
 
 
+class BackfillRequest(BaseModel):
+    """Fetch the user's history from the vendor's API instead of taking a payload."""
+
+    id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The backfill's id: asking again with the same id resumes it.",
+    )
+    days: int = Field(default=30, ge=1, le=3650, description="Days of history to fetch.")
+
+
 class IngestionInput(BaseModel):
     """One delivery of device data for one user."""
 
@@ -94,6 +108,17 @@ class IngestionInput(BaseModel):
         description="Keys of payloads the caller staged in the store (auren_contract."
         "uploads_namespace of the user).",
     )
+    deletions: list[str] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Instead of a payload: vendor records the vendor deleted (e.g. "
+        "`whoop:sleep:<id>`, `oura:daily_sleep:<id>`); every value they produced is removed.",
+    )
+    backfill: BackfillRequest | None = Field(
+        default=None,
+        description="Instead of a payload: page through the vendor's API (WHOOP, Oura) for "
+        "the last `days` days, with the connection's tokens.",
+    )
 
 
 class IngestionOutput(BaseModel):
@@ -110,3 +135,7 @@ class IngestionState(IngestionInput, IngestionOutput):
         default=None, description="Vendor account connected for this user and device."
     )
     cursor: int = Field(default=0, description="How many staged uploads are done.")
+    backfill_cursor: dict[str, Any] | None = Field(
+        default=None,
+        description="Where a backfill is: collection, page token, pages and records so far.",
+    )

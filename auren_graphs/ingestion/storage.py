@@ -36,6 +36,7 @@ from auren_graphs.canonical import (
     Observation,
     RawInterval,
 )
+from auren_graphs.ingestion.deletions import index_sources
 
 Derivation = Callable[[Sequence[RawInterval]], Mapping[date, Mapping[str, float]]]
 
@@ -81,7 +82,7 @@ def _row(obs: Observation, identity: str) -> dict[str, Any]:
     return {"value": obs.value, "device": obs.device, "timestamp": stamp, "id": identity}
 
 
-def _aggregate_row(parts: Mapping[str, list[Any]], device: str) -> dict[str, Any] | None:
+def aggregate_row(parts: Mapping[str, list[Any]], device: str) -> dict[str, Any] | None:
     """The one row a device's combined parts make: a sum, or the best-ranked value."""
     mine = [p for p in parts.values() if p[1] == device]
     if not mine:
@@ -120,7 +121,7 @@ def merge_observations(
                 combined_devices.add(obs.device)
                 changed = True
     for device in combined_devices:
-        row = _aggregate_row(parts, device)
+        row = aggregate_row(parts, device)
         if row is not None:
             rows[row["id"]] = row
     if changed:
@@ -268,6 +269,7 @@ async def write_batch(
 ) -> WriteCounts:
     """Write one normalized batch: observations first, then intervals and what they derive."""
     counts = await write_observations(store, user_id, batch.observations)
+    await index_sources(store, user_id, batch.observations)
     if batch.intervals:
         counts.add(await write_intervals(store, user_id, device, batch.intervals, derivations))
     return counts

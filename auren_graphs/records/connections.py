@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from psycopg import errors
+from psycopg import AsyncConnection, errors
+from psycopg.rows import DictRow
 
 from auren_graphs.crypto import secret_box
 from auren_graphs.records.database import connection, register_schema
@@ -159,21 +160,6 @@ async def owner_of(vendor: str, vendor_user_id: str) -> Connection | None:
     return None if row is None else Connection.of(row)
 
 
-async def tokens_of(user_id: str, vendor: str) -> dict[str, Any]:
-    """The connection's vendor API tokens, decrypted ({} when it has none)."""
-    async with connection() as conn:
-        cursor = await conn.execute(
-            f"SELECT secrets FROM {TABLE} WHERE user_id = %s AND vendor = %s "
-            "AND status <> 'disconnected'",
-            [user_id, vendor],
-        )
-        row = await cursor.fetchone()
-    if row is None or row["secrets"] is None:
-        return {}
-    opened = secret_box().open(row["secrets"])
-    return dict(opened) if isinstance(opened, Mapping) else {}
-
-
 async def ingest_token_hash(user_id: str, vendor: str) -> str | None:
     """The SHA-256 of the user's push token for `vendor` (live connections only)."""
     async with connection() as conn:
@@ -185,3 +171,92 @@ async def ingest_token_hash(user_id: str, vendor: str) -> str | None:
         row = await cursor.fetchone()
     value = row["ingest_token_sha256"] if row else None
     return value if isinstance(value, str) else None
+
+
+# -- token lifecycle (auren_graphs.devices.tokens) -----------------------------------------
+
+
+async def sealed_tokens(
+    conn: AsyncConnection[DictRow], user_id: str, vendor: str, *, lock: bool
+) -> dict[str, Any] | None:
+    """The live connection's tokens, decrypted; with `lock`, its row is locked until the
+    transaction of `conn` ends (one refresh per connection across workers)."""
+    cursor = await conn.execute(
+        f"SELECT secrets, status FROM {TABLE} WHERE user_id = %s AND vendor = %s "
+        f"AND status <> 'disconnected'{' FOR UPDATE' if lock else ''}",
+        [user_id, vendor],
+    )
+    row = await cursor.fetchone()
+    if row is None or row["secrets"] is None:
+        return None
+    opened = secret_box().open(row["secrets"])
+    return {**(opened if isinstance(opened, Mapping) else {}), "status": row["status"]}
+
+
+async def save_tokens(
+    conn: AsyncConnection[DictRow], user_id: str, vendor: str, tokens: Mapping[str, Any]
+) -> None:
+    """Replace the connection's tokens (a refresh), and mark it connected again."""
+    await conn.execute(
+        f"""UPDATE {TABLE} SET secrets = %s, status = 'connected', last_error = NULL,
+        updated_at = now() WHERE user_id = %s AND vendor = %s AND status <> 'disconnected'""",
+        [secret_box().seal(dict(tokens)), user_id, vendor],
+    )
+
+
+async def mark_needs_reauth(
+    conn: AsyncConnection[DictRow], user_id: str, vendor: str, reason: str
+) -> None:
+    await conn.execute(
+        f"""UPDATE {TABLE} SET status = 'needs_reauth', last_error = %s, updated_at = now()
+        WHERE user_id = %s AND vendor = %s AND status <> 'disconnected'""",
+        [reason[:500], user_id, vendor],
+    )
+
+
+async def record_sync(user_id: str, vendor: str, status: str, error: str | None = None) -> None:
+    """When data last came from the vendor for this connection, and how that went."""
+    async with connection() as conn:
+        await conn.execute(
+            f"""UPDATE {TABLE} SET last_sync_at = now(), last_sync_status = %s,
+            last_error = COALESCE(%s, last_error) WHERE user_id = %s AND vendor = %s""",
+            [status[:200], error[:500] if error else None, user_id, vendor],
+        )
+
+
+async def disconnect(user_id: str, vendor: str) -> dict[str, Any] | None:
+    """Drop the connection's tokens and keep a tombstone (so later webhooks for its
+    vendor account are recognised and dropped); the tokens it had, to revoke them."""
+    async with connection() as conn, conn.transaction():
+        tokens = await sealed_tokens(conn, user_id, vendor, lock=True)
+        await conn.execute(
+            f"""UPDATE {TABLE} SET status = 'disconnected', secrets = NULL,
+            ingest_token_sha256 = NULL, updated_at = now()
+            WHERE user_id = %s AND vendor = %s""",
+            [user_id, vendor],
+        )
+    return tokens
+
+
+async def needing_reauth() -> list[Connection]:
+    """Every connection the vendor refused (for /health)."""
+    async with connection() as conn:
+        cursor = await conn.execute(
+            f"SELECT {_PUBLIC} FROM {TABLE} WHERE status = 'needs_reauth' ORDER BY updated_at"
+        )
+        return [Connection.of(row) for row in await cursor.fetchall()]
+
+
+async def erase_user(user_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """Delete every connection row of the user; their tokens (vendor, tokens), to revoke."""
+    async with connection() as conn, conn.transaction():
+        cursor = await conn.execute(
+            f"DELETE FROM {TABLE} WHERE user_id = %s RETURNING vendor, secrets", [user_id]
+        )
+        rows = await cursor.fetchall()
+    found = []
+    for row in rows:
+        if row["secrets"] is not None:
+            opened = secret_box().open(row["secrets"])
+            found.append((str(row["vendor"]), dict(opened) if isinstance(opened, Mapping) else {}))
+    return found

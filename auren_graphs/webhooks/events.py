@@ -37,9 +37,10 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from auren_graphs.devices.api import VendorError, VendorNotFoundError, VendorUnavailableError
 from auren_graphs.persistence.pool import make_pool
+from auren_graphs.records.database import register_schema
 from auren_graphs.webhooks.ingest import IngestRefusedError
-from auren_graphs.webhooks.vendors import VendorError, VendorNotFoundError, VendorUnavailableError
 
 TABLE = "auren_webhook_events"
 PUSH_VENDORS = ("apple_health", "manual")
@@ -64,6 +65,9 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (next_attempt_at, id)
     WHERE status = 'pending';
 """
+
+# Also made with AUREN's other records (an erase may run before any webhook arrived).
+register_schema(TABLE, _DDL)
 
 _INSERT = f"""
 INSERT INTO {TABLE} (vendor, event_key, user_id, payload, status, last_error, processed_at)
@@ -287,6 +291,41 @@ class EventStore:
     async def ping(self, wait_seconds: float) -> None:
         async with self.pool.connection(timeout=wait_seconds) as conn:
             await conn.execute("SELECT 1")
+
+    async def failed(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Events that exhausted their retries (or failed for good), newest first; their
+        bodies stay out (they may hold health data)."""
+        await self.ensure_table()
+        async with self.pool.connection(timeout=5.0) as conn:
+            cursor = await conn.execute(
+                f"""SELECT id, vendor, user_id, attempts, last_error, created_at, processed_at
+                FROM {TABLE} WHERE status = 'failed' ORDER BY id DESC LIMIT %s""",
+                [limit],
+            )
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def requeue(self, ids: list[int] | None) -> int:
+        """Make failed events (these, or all of them) due again, with fresh attempts."""
+        await self.ensure_table()
+        async with self.pool.connection(timeout=5.0) as conn:
+            cursor = await conn.execute(
+                f"""UPDATE {TABLE} SET status = 'pending', attempts = 0, next_attempt_at = now(),
+                processed_at = NULL WHERE status = 'failed' AND (%s::bigint[] IS NULL
+                OR id = ANY(%s::bigint[]))""",
+                [ids, ids],
+            )
+            return cursor.rowcount
+
+    async def prune(self, older_than_days: float) -> int:
+        """Forget events processed (done, skipped, failed) longer ago than the retention."""
+        await self.ensure_table()
+        async with self.pool.connection(timeout=5.0) as conn:
+            cursor = await conn.execute(
+                f"""DELETE FROM {TABLE} WHERE status <> 'pending'
+                AND processed_at < now() - make_interval(secs => %s)""",
+                [older_than_days * 86_400],
+            )
+            return cursor.rowcount
 
     async def backlog(self, wait_seconds: float) -> int:
         await self.ensure_table(wait_seconds)

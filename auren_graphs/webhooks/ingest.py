@@ -35,12 +35,7 @@ async def ingest(user_id: str, device: str, payload: Any, *, upload_key: str) ->
     """
     sdk = loopback()
     thread = await own_thread(user_id, INGESTION_GRAPH)
-    run_input: dict[str, Any] = {
-        "user_id": user_id,
-        "device": device,
-        "payload": payload,
-        "uploads": [],
-    }
+    run_input = _input(user_id, device, payload=payload)
     if len(json.dumps(payload, separators=(",", ":")).encode()) > INLINE_LIMIT:
         await sdk.store.put_item(
             list(uploads_namespace(user_id)),
@@ -49,7 +44,23 @@ async def ingest(user_id: str, device: str, payload: Any, *, upload_key: str) ->
             index=False,
         )
         run_input.update(payload=None, uploads=[upload_key])
-    state = await sdk.runs.wait(
+    return await _run(thread, run_input)
+
+
+async def remove(user_id: str, device: str, records: list[str]) -> dict[str, Any]:
+    """Remove every value of `records` (deleted at the vendor); the run's report."""
+    thread = await own_thread(user_id, INGESTION_GRAPH)
+    return await _run(thread, _input(user_id, device, deletions=records))
+
+
+def _input(user_id: str, device: str, **what: Any) -> dict[str, Any]:
+    # Every key, always: the thread keeps the keys a run's input leaves out.
+    base: dict[str, Any] = {"user_id": user_id, "device": device, "payload": None, "uploads": []}
+    return {**base, "backfill": None, "deletions": [], **what}
+
+
+async def _run(thread: str, run_input: dict[str, Any]) -> dict[str, Any]:
+    state = await loopback().runs.wait(
         thread,
         INGESTION_GRAPH,
         input=run_input,
@@ -74,5 +85,8 @@ def _report(state: object) -> dict[str, Any]:
     report = state.get("report")
     if not isinstance(report, Mapping):
         raise IngestFailedError("the ingestion run ended without a report")
-    keys = ("accepted", "duplicates", "updated", "records", "rejected_count", "skipped_count")
+    keys = (
+        "accepted", "duplicates", "updated", "deleted", "records", "rejected_count",
+        "skipped_count",
+    )  # fmt: skip
     return {key: report.get(key, 0) for key in keys}

@@ -38,7 +38,7 @@ from auren_graphs.webhooks.common import (
     require_json,
 )
 from auren_graphs.webhooks.events import Event, Results
-from auren_graphs.webhooks.processing import fetch_and_ingest, split_connected
+from auren_graphs.webhooks.processing import delete_and_report, fetch_and_ingest, split_connected
 from auren_graphs.webhooks.runtime import WebhookRuntime, secret_value
 
 VENDOR = "oura"
@@ -49,6 +49,8 @@ TIMESTAMP_HEADER = "x-oura-timestamp"
 FETCHED_TYPES = frozenset(
     {"daily_sleep", "sleep", "daily_readiness", "daily_activity", "daily_spo2"}
 )
+#: Collections whose documents AUREN stores (a delete of one removes its values).
+STORED_TYPES = FETCHED_TYPES | {"heartrate"}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
@@ -84,6 +86,10 @@ class Notification:
     @property
     def fetchable(self) -> bool:
         return self.event_type in ("create", "update") and self.data_type in FETCHED_TYPES
+
+    @property
+    def processed(self) -> bool:
+        return self.fetchable or (self.event_type == "delete" and self.data_type in STORED_TYPES)
 
     def key(self, timestamp: str) -> str:
         when = self.event_time or f"ts-{timestamp}"
@@ -150,22 +156,32 @@ async def receive(rt: WebhookRuntime, request: Request) -> tuple[Response, str]:
         note.key(timestamp),
         user_id,
         json.dumps(stored),
-        process=note.fetchable,
-        note=None if note.fetchable else f"{note.event_type} {note.data_type}: nothing to fetch",
+        process=note.processed,
+        note=None if note.processed else f"{note.event_type} {note.data_type}: nothing to fetch",
     )
 
 
+def deleted_record(payload: dict[str, Any]) -> str:
+    """The identity of the document a delete names (as the normalizer made it)."""
+    return f"oura:{payload['data_type']}:{payload['object_id']}"
+
+
 async def process(rt: WebhookRuntime, events: list[Event]) -> Results:
-    """Fetch the announced documents with the user's token; ingest them in one run."""
-    results, live, token = await split_connected(rt, events, VENDOR, "Oura")
-    if token is None:
+    """Deletions remove what their documents produced; creations and updates are fetched
+    with the user's token and ingested in one run."""
+    deleting = [e for e in events if e.payload.get("event_type") == "delete"]
+    if deleting:
+        done = await delete_and_report(VENDOR, deleting, deleted_record)
+        rest = [e for e in events if e not in deleting]
+        return {**done, **(await process(rt, rest) if rest else {})}
+    results, live, get = await split_connected(rt, events, VENDOR, "Oura")
+    if get is None:
         return results
-    api = rt.vendors[VENDOR]
 
     def path(event: Event) -> str:
         return f"/v2/usercollection/{event.payload['data_type']}/{event.payload['object_id']}"
 
     async def fetch_event(event: Event) -> list[Any]:
-        return [await api.get_json(path(event), token)]
+        return [await get(path(event))]
 
     return {**results, **await fetch_and_ingest(VENDOR, live, fetch_event, path)}

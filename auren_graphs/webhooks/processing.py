@@ -7,10 +7,11 @@ import json
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from auren_graphs.records.connections import tokens_of, vendor_account_of
+from auren_graphs.devices.api import VendorError
+from auren_graphs.devices.tokens import access_token, get_json
+from auren_graphs.records.connections import vendor_account_of
 from auren_graphs.webhooks.events import Event, Outcome, Results, done, skipped
-from auren_graphs.webhooks.ingest import ingest
-from auren_graphs.webhooks.vendors import VendorError, bearer_token
+from auren_graphs.webhooks.ingest import ingest, remove
 
 FETCHES_AT_ONCE = 8
 
@@ -62,12 +63,28 @@ async def fetch_and_ingest(
     return results
 
 
+Get = Callable[[str], Awaitable[Any]]
+
+
+async def delete_and_report(
+    device: str, events: list[Event], record_of: Callable[[dict[str, Any]], str]
+) -> Results:
+    """Remove what the deleted records produced, in one run for the batch's user. (A
+    deletion is honoured even when the account was disconnected since: the data came
+    from the vendor, and the vendor says it is gone.)"""
+    try:
+        report = await remove(events[0].user_id, device, [record_of(e.payload) for e in events])
+    except Exception as exc:
+        return {event.id: exc for event in events}
+    return {event.id: done(report) for event in events}
+
+
 async def split_connected(
     rt: Any, events: list[Event], vendor: str, label: str
-) -> tuple[Results, list[Event], str | None]:
+) -> tuple[Results, list[Event], Get | None]:
     """The events whose vendor account is still connected to their user, the outcomes of
-    the others (skipped, or failed when the connection has no usable token), and the
-    connection's bearer token."""
+    the others (skipped, or failed when the connection has no usable token), and a GET on
+    the vendor's API with the connection's token (refreshed when it must be)."""
     user_id = events[0].user_id
     connected = await vendor_account_of(user_id, vendor)
     results: dict[int, Outcome | BaseException] = {}
@@ -78,8 +95,15 @@ async def split_connected(
             results[event.id] = skipped(f"{label} user {account} is no longer connected")
         else:
             live.append(event)
+    if not live:
+        return results, [], None
     try:
-        token = bearer_token(await tokens_of(user_id, vendor) if connected else None, label)
+        await access_token(user_id, vendor)  # usable now (refreshed if it had to be)
     except VendorError as exc:
         return {**results, **{event.id: exc for event in live}}, [], None
-    return results, live, token
+    client = rt.vendors[vendor]
+
+    async def get(path: str) -> Any:
+        return await get_json(client, user_id, vendor, path)
+
+    return results, live, get

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auren_graphs import observability
+from auren_graphs.devices.api import VendorClient
 from auren_graphs.platform import loopback
 from auren_graphs.records import connections
 from auren_graphs.records.database import records_uri
@@ -29,7 +30,6 @@ from auren_graphs.webhooks.events import (
     RetryPolicy,
     is_bad_json_for_postgres,
 )
-from auren_graphs.webhooks.vendors import VendorClient
 from auren_graphs.webhooks.worker import Worker
 
 logger = logging.getLogger(__name__)

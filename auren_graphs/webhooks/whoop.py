@@ -29,6 +29,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auren_graphs.devices.api import VendorNotFoundError
 from auren_graphs.webhooks.bodies import WhoopNotification, validated
 from auren_graphs.webhooks.common import (
     RefusedError,
@@ -38,12 +39,13 @@ from auren_graphs.webhooks.common import (
     require_json,
 )
 from auren_graphs.webhooks.events import Event, Results
-from auren_graphs.webhooks.processing import fetch_and_ingest, split_connected
-from auren_graphs.webhooks.runtime import WebhookRuntime, secret_value
-from auren_graphs.webhooks.vendors import (
-    VendorClient,
-    VendorNotFoundError,
+from auren_graphs.webhooks.processing import (
+    Get,
+    delete_and_report,
+    fetch_and_ingest,
+    split_connected,
 )
+from auren_graphs.webhooks.runtime import WebhookRuntime, secret_value
 
 VENDOR = "whoop"
 SIGNATURE_HEADER = "x-whoop-signature"
@@ -93,6 +95,14 @@ class Notification:
     def fetchable(self) -> bool:
         return self.action == "updated" and self.kind in FETCHED_KINDS
 
+    @property
+    def deletion(self) -> bool:
+        return self.action == "deleted" and self.kind in FETCHED_KINDS
+
+    @property
+    def processed(self) -> bool:
+        return self.fetchable or self.deletion
+
     def key(self, timestamp: str) -> str:
         return f"{self.type}:{self.object_id}:{self.trace_id or f'ts-{timestamp}'}"
 
@@ -107,37 +117,37 @@ def parse(document: Any) -> Notification:
 # ----------------------------------------------------------------- fetch (the worker)
 
 
-async def fetch(api: VendorClient, note: dict[str, Any], token: str) -> list[Any]:
+async def fetch(get: Get, note: dict[str, Any]) -> list[Any]:
     """The WHOOP v2 records the notification announces, as one list the WHOOP normalizer
     takes. A recovery comes with its sleep and cycle: the normalizer dates a recovery by
     its sleep, and the cycle's strain is refreshed at the same time."""
     kind, object_id = str(note["type"]).split(".", 1)[0], str(note["id"])
     if kind == "sleep":
-        return [await api.get_json(f"/v2/activity/sleep/{object_id}", token)]
+        return [await get(f"/v2/activity/sleep/{object_id}")]
     if kind == "workout":
-        return [await api.get_json(f"/v2/activity/workout/{object_id}", token)]
+        return [await get(f"/v2/activity/workout/{object_id}")]
     if kind == "cycle":
-        return [await api.get_json(f"/v2/cycle/{object_id}", token)]
-    return await _recovery_with_context(api, object_id, token)
+        return [await get(f"/v2/cycle/{object_id}")]
+    return await _recovery_with_context(get, object_id)
 
 
-async def _recovery_with_context(api: VendorClient, object_id: str, token: str) -> list[Any]:
+async def _recovery_with_context(get: Get, object_id: str) -> list[Any]:
     sleep: Any = None
     if _INTEGER.match(object_id):
         cycle_id = object_id
     else:
-        sleep = await api.get_json(f"/v2/activity/sleep/{object_id}", token)
+        sleep = await get(f"/v2/activity/sleep/{object_id}")
         cycle_id = str(sleep.get("cycle_id")) if isinstance(sleep, dict) else ""
         if not _INTEGER.match(cycle_id):
             raise VendorNotFoundError(f"WHOOP sleep {object_id} names no cycle")
-    recovery = await api.get_json(f"/v2/cycle/{cycle_id}/recovery", token)
+    recovery = await get(f"/v2/cycle/{cycle_id}/recovery")
     records: list[Any] = []
-    cycle = await _optional(api, f"/v2/cycle/{cycle_id}", token)
+    cycle = await _optional(get, f"/v2/cycle/{cycle_id}")
     if cycle is not None:
         records.append(cycle)
     sleep_id = _uuid_or_none(recovery.get("sleep_id") if isinstance(recovery, dict) else None)
     if sleep is None and sleep_id is not None:
-        sleep = await _optional(api, f"/v2/activity/sleep/{sleep_id}", token)
+        sleep = await _optional(get, f"/v2/activity/sleep/{sleep_id}")
     if sleep is not None:
         records.append(sleep)
     records.append(recovery)
@@ -151,10 +161,10 @@ def _uuid_or_none(value: Any) -> str | None:
         return None
 
 
-async def _optional(api: VendorClient, path: str, token: str) -> Any:
+async def _optional(get: Get, path: str) -> Any:
     """Context records: a missing one is no reason to drop the recovery."""
     try:
-        return await api.get_json(path, token)
+        return await get(path)
     except VendorNotFoundError:
         return None
 
@@ -187,20 +197,34 @@ async def receive(rt: WebhookRuntime, request: Request) -> tuple[Response, str]:
         note.key(timestamp),
         user_id,
         json.dumps(stored),
-        process=note.fetchable,
-        note=None if note.fetchable else f"{note.type}: nothing to fetch",
+        process=note.processed,
+        note=None if note.processed else f"{note.type}: nothing to fetch",
     )
 
 
+def deleted_record(payload: dict[str, Any]) -> str:
+    """The identity of the record a `*.deleted` event names (as the normalizer made it).
+    WHOOP v2 names a deleted recovery by its sleep's UUID."""
+    kind, object_id = str(payload["type"]).split(".", 1)[0], str(payload["id"])
+    if kind == "recovery" and not _INTEGER.match(object_id):
+        return f"whoop:recovery-of-sleep:{object_id}"
+    return f"whoop:{kind}:{object_id}"
+
+
 async def process(rt: WebhookRuntime, events: list[Event]) -> Results:
-    """Fetch what the notifications announce with the user's token; ingest it in one run."""
-    results, live, token = await split_connected(rt, events, VENDOR, "WHOOP")
-    if token is None:
+    """Deletions remove what their records produced; updates are fetched with the user's
+    token and ingested in one run."""
+    deleting = [e for e in events if str(e.payload["type"]).endswith(".deleted")]
+    if deleting:
+        done = await delete_and_report(VENDOR, deleting, deleted_record)
+        rest = [e for e in events if e not in deleting]
+        return {**done, **(await process(rt, rest) if rest else {})}
+    results, live, get = await split_connected(rt, events, VENDOR, "WHOOP")
+    if get is None:
         return results
-    api = rt.vendors[VENDOR]
 
     async def fetch_event(event: Event) -> list[Any]:
-        return await fetch(api, event.payload, token)
+        return await fetch(get, event.payload)
 
     def object_key(event: Event) -> tuple[str, str]:
         return (str(event.payload["type"]), str(event.payload["id"]))

@@ -29,6 +29,7 @@ from ._analysis import (
     AnalysisStream,
 )
 from ._assistants import AssistantsManager
+from ._devices import DeviceCalls
 from ._errors import (
     AurenError,
     AurenTimeoutError,
@@ -69,7 +70,7 @@ T = TypeVar("T")
 MultitaskStrategy = Literal["reject", "enqueue", "interrupt", "rollback"]
 
 
-class AurenClient:
+class AurenClient(DeviceCalls):
     """Async client for an AUREN deployment.
 
     Use it as an async context manager::
@@ -374,6 +375,8 @@ class AurenClient:
             "device": device,
             "payload": payload,
             "uploads": uploads or [],
+            "backfill": None,
+            "deletions": [],
         }
         return await self._run(user_id, INGESTION_GRAPH, run_input, report_from_state)
 

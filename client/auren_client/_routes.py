@@ -51,7 +51,8 @@ class Routes:
         params: Mapping[str, str] | None = None,
         refusals: Refusals | None = None,
     ) -> httpx.Response:
-        """The route's response, successful (anything else raised as an AurenError)."""
+        """The route's response, successful or a redirect (anything else raised as an
+        AurenError)."""
 
         async def attempt() -> httpx.Response:
             response = await self._http.request(
@@ -59,7 +60,8 @@ class Routes:
             )
             if refusals and response.status_code in refusals:
                 raise refusals[response.status_code](_detail(response))
-            response.raise_for_status()
+            if not response.is_redirect:
+                response.raise_for_status()
             return response
 
         return await self._retrier.call(attempt)

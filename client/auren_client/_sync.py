@@ -119,6 +119,26 @@ class SyncAurenClient:
         """See :meth:`AurenClient.devices`."""
         return self._call(self._client.devices(user_id))
 
+    def connect_url(self, user_id: str, vendor: str, *, return_to: str | None = None) -> str:
+        """See :meth:`AurenClient.connect_url`."""
+        return self._call(self._client.connect_url(user_id, vendor, return_to=return_to))
+
+    def backfill(self, user_id: str, vendor: str, *, days: int = 30, **kwargs: Any) -> IngestReport:
+        """See :meth:`AurenClient.backfill`."""
+        return self._call(self._client.backfill(user_id, vendor, days=days, **kwargs))
+
+    def disconnect(self, user_id: str, vendor: str) -> dict[str, Any]:
+        """See :meth:`AurenClient.disconnect`."""
+        return self._call(self._client.disconnect(user_id, vendor))
+
+    def export(self, user_id: str) -> bytes:
+        """See :meth:`AurenClient.export`."""
+        return self._call(self._client.export(user_id))
+
+    def erase(self, user_id: str) -> dict[str, int]:
+        """See :meth:`AurenClient.erase`."""
+        return self._call(self._client.erase(user_id))
+
     def thread(self, user_id: str, graph: str = "ingestion") -> str:
         """See :meth:`AurenClient.thread`."""
         return self._call(self._client.thread(user_id, graph))

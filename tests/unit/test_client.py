@@ -219,7 +219,10 @@ async def test_small_payload_goes_inline_on_the_users_thread(fake: FakeServer) -
     assert run["assistant_id"] == "ingestion"
     assert run["multitask_strategy"] == "enqueue"
     assert "if_not_exists" not in run  # the thread exists: the server made it
-    assert run["input"] == {"user_id": USER, "device": "oura", "payload": payload, "uploads": []}
+    assert run["input"] == {
+        "user_id": USER, "device": "oura", "payload": payload, "uploads": [],
+        "backfill": None, "deletions": [],
+    }  # fmt: skip
     assert fake.thread_creates == [{"user": USER, "graph": "ingestion", "as": USER}]
     assert fake.uploads() == {}
 
@@ -241,7 +244,10 @@ async def test_large_payload_is_uploaded_and_sent_by_key(fake: FakeServer) -> No
     assert value == {"device": "whoop", "payload": payload, "records": None}
     assert (("uploads", USER), key) in fake.store
     [run] = fake.runs
-    assert run["input"] == {"user_id": USER, "device": "whoop", "payload": None, "uploads": [key]}
+    assert run["input"] == {
+        "user_id": USER, "device": "whoop", "payload": None, "uploads": [key],
+        "backfill": None, "deletions": [],
+    }  # fmt: skip
 
 
 async def test_inline_threshold_is_the_json_encoded_size(fake: FakeServer) -> None:

@@ -18,19 +18,19 @@ from starlette.requests import Request
 from auren_graphs import observability
 from auren_graphs.analysis.narrative import CircuitBreaker
 from auren_graphs.canonical import NormalizedBatch, Rejection
-from auren_graphs.http.app import app
-from auren_graphs.ingestion.storage import WriteCounts
-from auren_graphs.webhooks import oura, push, whoop
-from auren_graphs.webhooks.common import RefusedError, check_timestamp, read_body, require_json
-from auren_graphs.webhooks.events import Event, RetryPolicy
-from auren_graphs.webhooks.ingest import IngestRefusedError
-from auren_graphs.webhooks.vendors import (
+from auren_graphs.devices.api import (
     VendorClient,
     VendorDownError,
     VendorError,
     VendorNotFoundError,
     VendorUnavailableError,
 )
+from auren_graphs.http.app import app
+from auren_graphs.ingestion.storage import WriteCounts
+from auren_graphs.webhooks import oura, push, whoop
+from auren_graphs.webhooks.common import RefusedError, check_timestamp, read_body, require_json
+from auren_graphs.webhooks.events import Event, RetryPolicy
+from auren_graphs.webhooks.ingest import IngestRefusedError
 
 NOW = 1_790_000_000.0  # seconds
 SECRET = "client-secret"
@@ -131,6 +131,13 @@ def test_whoop_notification_ids_are_integers_or_uuids() -> None:
         assert refusal(lambda bad=bad: whoop.parse(bad)).status == 400
 
 
+def _get(api: VendorClient) -> Any:
+    async def get(path: str) -> Any:
+        return await api.get_json(path, "tok")
+
+    return get
+
+
 def _whoop_api(documents: dict[str, Any], calls: list[str]) -> VendorClient:
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request.url.path)
@@ -158,16 +165,16 @@ async def test_whoop_recovery_is_fetched_with_its_cycle_and_sleep() -> None:
     }
     calls: list[str] = []
     api = _whoop_api(documents, calls)
-    records = await whoop.fetch(api, {"type": "recovery.updated", "id": "93845"}, "tok")
+    records = await whoop.fetch(_get(api), {"type": "recovery.updated", "id": "93845"})
     assert records == [{"id": 93845}, {"id": sleep_id, "cycle_id": 93845}, recovery]
     # A recovery named by its sleep's UUID: the cycle is found from the sleep.
     calls.clear()
-    by_sleep = await whoop.fetch(api, {"type": "recovery.updated", "id": sleep_id}, "tok")
+    by_sleep = await whoop.fetch(_get(api), {"type": "recovery.updated", "id": sleep_id})
     assert by_sleep == records
     assert calls[0] == f"/developer/v2/activity/sleep/{sleep_id}"
     # A missing context record does not lose the recovery.
     del documents["/developer/v2/cycle/93845"]
-    assert await whoop.fetch(api, {"type": "recovery.updated", "id": "93845"}, "tok") == [
+    assert await whoop.fetch(_get(api), {"type": "recovery.updated", "id": "93845"}) == [
         {"id": sleep_id, "cycle_id": 93845},
         recovery,
     ]
@@ -182,7 +189,7 @@ async def test_whoop_sleep_workout_and_cycle_paths() -> None:
         ("cycle", "7", "/developer/v2/cycle/7"),
     ):
         with pytest.raises(VendorNotFoundError):
-            await whoop.fetch(api, {"type": f"{kind}.updated", "id": object_id}, "tok")
+            await whoop.fetch(_get(api), {"type": f"{kind}.updated", "id": object_id})
         assert calls[-1] == path
 
 

@@ -1,10 +1,11 @@
-"""The vendor APIs (WHOOP, Oura) as the webhook worker calls them.
+"""The vendor APIs (WHOOP, Oura) as the webhook worker and a backfill call them.
 
 Each request has a timeout; connection errors, timeouts, 5xx and 429 are retried a few
-times with jittered exponential backoff (tenacity); a circuit breaker per vendor stops
-calling a vendor that keeps failing, so a vendor outage costs one deferred event, not a
-worker stuck in timeouts. What still fails is raised as a `VendorError` that says
-whether trying again later can help; the event's own retry schedule does the rest.
+times with jittered exponential backoff (tenacity), and a 429's `Retry-After` is waited
+out (up to a bound); a circuit breaker per vendor stops calling a vendor that keeps
+failing, so a vendor outage costs one deferred event, not a worker stuck in timeouts.
+What still fails is raised as a `VendorError` that says whether trying again later can
+help. A refused token is a `VendorUnauthorizedError`: the caller refreshes it once.
 Tokens travel only in the Authorization header and never appear in errors.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception,
     stop_after_attempt,
     wait_exponential,
@@ -51,6 +53,13 @@ class VendorUnavailableError(VendorError):
         self.retry_after = retry_after
 
 
+class VendorUnauthorizedError(VendorError):
+    """The vendor refused the access token (401/403): refresh it, or reconnect."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
 class VendorDownError(VendorError):
     """The vendor did not answer usefully (connection, timeout, 5xx, 429) after retries."""
 
@@ -58,12 +67,38 @@ class VendorDownError(VendorError):
         super().__init__(message, retryable=True)
 
 
+#: The longest `Retry-After` waited out in place; a longer one fails the call (retryable).
+MAX_RETRY_AFTER_SECONDS = 60.0
+
+
 class _TransientError(Exception):
     """A failure worth retrying at once (connection, timeout, 5xx, 429)."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, _TransientError | httpx.TransportError)
+
+
+def _backoff_or_retry_after(retry_state: RetryCallState) -> float:
+    """Jittered exponential backoff, or the vendor's `Retry-After` when it said more."""
+    backoff = (wait_exponential(multiplier=0.2, max=2.0) + wait_random(0, 0.2))(retry_state)
+    outcome = retry_state.outcome
+    failure = outcome.exception() if outcome is not None else None
+    asked = failure.retry_after if isinstance(failure, _TransientError) else 0.0
+    return max(backoff, asked)
+
+
+def retry_after_seconds(response: httpx.Response) -> float:
+    """A 429's `Retry-After` in seconds (delta-seconds form; 1 s when absent or a date)."""
+    raw = response.headers.get("retry-after", "").strip()
+    try:
+        return min(max(float(raw), 0.0), MAX_RETRY_AFTER_SECONDS + 1)
+    except ValueError:
+        return 1.0
 
 
 @dataclass
@@ -108,7 +143,7 @@ class VendorClient:
             return 0.0
         return max(0.0, self.breaker.reset_after - (time.monotonic() - opened))
 
-    async def get_json(self, path: str, token: str) -> Any:
+    async def get_json(self, path: str, token: str, params: Mapping[str, str] | None = None) -> Any:
         """The JSON document at `path`; raises `VendorError` (or a subclass)."""
         if not self.breaker.allows():
             raise VendorUnavailableError(
@@ -116,7 +151,7 @@ class VendorClient:
                 retry_after=max(self.breaker_remaining(), 1.0),
             )
         try:
-            document = await self._get_with_retries(path, token)
+            document = await self._get_with_retries(path, token, params)
         except VendorDownError:
             self.breaker.record(ok=False)
             raise
@@ -128,17 +163,19 @@ class VendorClient:
         self.breaker.record(ok=True)
         return document
 
-    async def _get_with_retries(self, path: str, token: str) -> Any:
+    async def _get_with_retries(
+        self, path: str, token: str, params: Mapping[str, str] | None
+    ) -> Any:
         headers = {"Authorization": f"Bearer {token}"}
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.retries + 1),
-                wait=wait_exponential(multiplier=0.2, max=2.0) + wait_random(0, 0.2),
+                wait=_backoff_or_retry_after,
                 retry=retry_if_exception(_is_transient),
                 reraise=True,
             ):
                 with attempt:
-                    response = await self._http.get(path, headers=headers)
+                    response = await self._http.get(path, headers=headers, params=params)
                     return self._document(path, response)
         except _TransientError as exc:
             raise VendorDownError(str(exc)) from None
@@ -151,13 +188,19 @@ class VendorClient:
     def _document(self, path: str, response: httpx.Response) -> Any:
         status = response.status_code
         where = f"{self.name} API {path}"
-        if status == 429 or status >= 500:
+        if status == 429:
+            wait = retry_after_seconds(response)
+            if wait > MAX_RETRY_AFTER_SECONDS:
+                raise VendorError(f"{where}: rate limited for {wait:.0f} s", retryable=True)
+            raise _TransientError(f"{where} answered 429", retry_after=wait)
+        if status >= 500:
             raise _TransientError(f"{where} answered {status}")
         if status == 404:
             raise VendorNotFoundError(f"{where}: not found (404)")
         if status in (401, 403):
-            # Retried by the event schedule: the user may reconnect with a fresh token.
-            raise VendorError(f"{where} refused the user's access token ({status})", retryable=True)
+            # Refreshed once by the caller; else retried by the event schedule (the user
+            # may reconnect).
+            raise VendorUnauthorizedError(f"{where} refused the user's access token ({status})")
         if status != 200:
             raise VendorError(f"{where} answered {status}", retryable=False)
         try:
@@ -166,13 +209,20 @@ class VendorClient:
             raise VendorDownError(f"{where} answered 200 with a body that is not JSON") from None
 
 
-def bearer_token(connection: Mapping[str, Any] | None, vendor: str) -> str:
-    """The connection's access token, or a retryable error saying how to provide one."""
-    token = connection.get("access_token") if connection else None
-    if not isinstance(token, str) or not token:
-        raise VendorError(
-            f"the user's {vendor} connection has no access_token; connect the device again "
-            "with access_token=...",
-            retryable=True,
-        )
-    return token
+_CLIENTS: dict[tuple[str, int], VendorClient] = {}
+
+
+def vendor_client(vendor: str) -> VendorClient:
+    """This event loop's client of `vendor`'s API (its connection pool is the loop's)."""
+    import asyncio
+
+    from auren_graphs.devices.vendors import vendor_api
+    from auren_graphs.settings import get_settings
+
+    key = (vendor, id(asyncio.get_running_loop()))
+    client = _CLIENTS.get(key)
+    if client is None:
+        settings = get_settings()
+        api = vendor_api(vendor, settings)
+        client = _CLIENTS[key] = VendorClient.from_settings(api.label, api.api_url, settings)
+    return client
