@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 2024
 N_JOBS ?= 4
 
-.PHONY: install browser dev dev-memory test test-unit lint typecheck bench reliability clean
+.PHONY: install browser dev dev-memory test test-unit test-integration test-reliability lint typecheck bench reliability clean
 
 install: $(VENV)/.installed browser
 
@@ -44,8 +44,15 @@ dev-memory: install
 test: install lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider
 
+## The lanes, one at a time: unit (no server, seconds), browser, integration, reliability.
 test-unit: install
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+test-integration: install
+	$(BIN)/pytest -q -p no:cacheprovider -m "integration or browser"
+
+test-reliability: install
+	$(BIN)/pytest -q -p no:cacheprovider -m reliability
 
 lint: install
 	$(BIN)/ruff check auren_graphs client tests bench reliability

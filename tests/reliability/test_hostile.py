@@ -11,7 +11,7 @@ from reliability.common import healthy, reliability_server
 from reliability.hostile import FUZZ_JOBS, attacks, fuzz, fuzz_in_process
 from tests.support.server import DevServer
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.reliability
 
 
 @pytest.fixture(scope="module")

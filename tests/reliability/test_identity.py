@@ -14,7 +14,7 @@ from reliability.common import attack_table, healthy, reliability_server
 from reliability.identity import identity_attacks, identity_server_env
 from tests.support.server import DevServer
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.reliability
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from reliability.common import reliability_server
 from reliability.kill import signal_during_ingestion
 from tests.support.server import DevServer
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.reliability
 
 
 @pytest.fixture(scope="module")

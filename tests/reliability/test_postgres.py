@@ -6,7 +6,7 @@ import pytest
 
 from reliability.postgres import postgres_outage
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.reliability
 
 
 async def test_postgres_restart_loses_nothing_and_answers_503_not_500() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from reliability.schema_fuzz import schema_fuzz
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.reliability
 
 
 async def test_custom_routes_never_answer_5xx_to_generated_requests() -> None:

@@ -7,7 +7,7 @@ import pytest
 from reliability.common import MUST_BE_ZERO
 from reliability.standins import BREAKER_THRESHOLD, MODES, CheckedRow, standin_faults
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.reliability
 
 
 async def test_model_and_vendor_faults_lose_nothing_and_recover() -> None:
