@@ -54,8 +54,9 @@ def page_params(cursor: Cursor, api: VendorApi, limit: int) -> dict[str, str]:
         params = {"start": _zulu(start), "end": _zulu(end), "limit": str(limit)}
     elif collection.window == "oura_instants":  # Oura heart rate
         params = {"start_datetime": start.isoformat(), "end_datetime": end.isoformat()}
-    else:  # Oura daily documents: local days, end inclusive
-        params = {"start_date": start.date().isoformat(), "end_date": end.date().isoformat()}
+    else:  # Oura daily documents: a bare end_date reads as its midnight: one day more
+        last = (end + timedelta(days=1)).date()
+        params = {"start_date": start.date().isoformat(), "end_date": last.isoformat()}
     if cursor.get("token"):
         params[collection.page_param] = str(cursor["token"])
     return params

@@ -110,8 +110,10 @@ async def exchange_code(
 
 
 async def refresh(api: VendorApi, settings: Settings, refresh_token: str) -> Tokens:
-    """New tokens for a refresh token (which is then used up)."""
-    return await _token_call(api, settings, refresh_token=refresh_token)
+    """New tokens for a refresh token (which is then used up). WHOOP wants `offline` asked
+    for again, or it issues no new refresh token."""
+    extra = {"scope": "offline"} if "offline" in api.scopes else {}
+    return await _token_call(api, settings, refresh_token=refresh_token, **extra)
 
 
 async def revoke(api: VendorApi, settings: Settings, tokens: Tokens) -> bool:

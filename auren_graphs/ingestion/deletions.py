@@ -34,7 +34,7 @@ async def index_sources(
     places: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for obs in observations:
         if obs.device in INDEXED_DEVICES:
-            places[obs.identity].add((obs.metric, obs.day.isoformat()))
+            places[record_of(obs)].add((obs.metric, obs.day.isoformat()))
     if not places:
         return
     namespace = sources_namespace(user_id)
@@ -50,16 +50,22 @@ async def index_sources(
         await store.abatch(puts)
 
 
+def record_of(obs: Observation) -> str:
+    """The vendor record an observation came from: its identity is the record's and the
+    metric's (`whoop:sleep:<id>:sleep_duration`)."""
+    suffix = f":{obs.metric}"
+    return obs.identity[: -len(suffix)] if obs.identity.endswith(suffix) else obs.identity
+
+
 async def delete_records(store: BaseStore, user_id: str, identities: Iterable[str]) -> int:
     """Remove every value the records produced; how many values were removed."""
     removed = 0
-    namespace = sources_namespace(user_id)
+    # The index entries stay: a WHOOP recovery deleted later is found through its
+    # sleep's entry (the days it was stored on), even once the sleep itself is gone.
     for identity in identities:
         targets, prefix = await _targets(store, user_id, identity)
         for metric, day in targets:
             removed += await _remove_rows(store, user_id, metric, day, prefix)
-        if prefix == identity:
-            await store.adelete(namespace, identity)
     return removed
 
 
@@ -74,7 +80,7 @@ async def _targets(
         return [(m, d) for d in sorted(days) for m in _WHOOP_RECOVERY_METRICS], "whoop:recovery:"
     found = await store.aget(namespace, identity)
     places = found.value["items"] if found else []
-    return [(str(metric), str(day)) for metric, day in places], identity
+    return [(str(metric), str(day)) for metric, day in places], f"{identity}:"
 
 
 async def _remove_rows(store: BaseStore, user_id: str, metric: str, day: str, prefix: str) -> int:

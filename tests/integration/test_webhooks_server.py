@@ -250,7 +250,7 @@ async def test_signed_whoop_deliveries_are_fetched_and_ingested(
     assert rows[0]["result"]["accepted"] > 0
 
 
-async def test_whoop_deleted_event_is_acknowledged_without_fetching(
+async def test_a_vendor_delete_removes_what_its_record_produced(
     hook_server: DevServer,
     whoop_api: VendorStandIn,
     database: str,
@@ -258,12 +258,34 @@ async def test_whoop_deleted_event_is_acknowledged_without_fetching(
     user_id: str,
 ) -> None:
     who = await whoop_user_connected(hook_server, whoop_api, user_id)
-    sleep_id = str(uuid.uuid4())
-    body, headers = whoop_delivery(whoop_note(who, sleep_id, "sleep.deleted"))
-    answer = await http.post(f"{hook_server.url}/webhooks/whoop", content=body, headers=headers)
-    assert answer.status_code == 200 and answer.json()["status"] == "ignored"
-    assert [row["status"] for row in await events_of(database, user_id)] == ["skipped"]
-    assert not whoop_api.calls_to(f"/v2/activity/sleep/{sleep_id}")
+    night = WhoopNight(who)
+    night.serve(whoop_api)
+    url = f"{hook_server.url}/webhooks/whoop"
+    for note in (
+        whoop_note(who, night.sleep_id, "sleep.updated"),
+        whoop_note(who, night.cycle_id, "recovery.updated"),
+    ):
+        body, headers = whoop_delivery(note)
+        assert (await http.post(url, content=body, headers=headers)).status_code == 200
+    await settled(database, user_id)
+    assert len(await metric_rows(hook_server, user_id, "sleep_duration")) == 1
+    assert len(await metric_rows(hook_server, user_id, "recovery_score")) == 1
+    # WHOOP deletes the sleep, then the recovery (v2 names it by its sleep's UUID).
+    for note in (
+        whoop_note(who, night.sleep_id, "sleep.deleted"),
+        whoop_note(who, night.sleep_id, "recovery.deleted"),
+    ):
+        body, headers = whoop_delivery(note)
+        answer = await http.post(url, content=body, headers=headers)
+        assert answer.status_code == 200 and answer.json()["status"] == "accepted"
+    rows = await settled(database, user_id)
+    assert [row["status"] for row in rows][-2:] == ["done", "done"], rows
+    assert rows[-2]["result"]["deleted"] > 0
+    assert await metric_rows(hook_server, user_id, "sleep_duration") == []
+    assert await metric_rows(hook_server, user_id, "recovery_score") == []
+    # What the cycle carried (strain) is another record's: kept.
+    assert len(await metric_rows(hook_server, user_id, "strain")) == 1
+    assert whoop_api.calls_to(f"/v2/activity/sleep/{night.sleep_id}") == [200, 200]
 
 
 async def test_same_whoop_delivery_twice_is_processed_once(
@@ -660,7 +682,8 @@ async def test_health_names_every_component(
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["status"] == "ok"
-    assert set(body["components"]) == {"postgres", "store", "queue", "webhooks"}
+    assert set(body["components"]) == {"postgres", "store", "queue", "webhooks", "connections"}
+    assert body["components"]["connections"]["needs_reauth"] >= 0
     assert body["components"]["webhooks"]["worker"] == "running"
 
 

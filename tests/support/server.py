@@ -172,11 +172,14 @@ class DevServer:
 
 @contextmanager
 def running_server(
-    env: dict[str, str], config: str = "langgraph.json", *, jobs: int = 4
+    env: dict[str, str], config: str = "langgraph.json", *, jobs: int = 4, port: int | None = None
 ) -> Iterator[DevServer]:
-    """A started `DevServer` in its own temporary folder, stopped and removed afterwards."""
+    """A started `DevServer` in its own temporary folder, stopped and removed afterwards.
+    `port`: one chosen beforehand (when the server must know its own URL, say)."""
     workdir = Path(tempfile.mkdtemp(prefix="auren-dev-"))
     server = DevServer(env=env, workdir=workdir, config=config, jobs=jobs)
+    if port is not None:
+        server.port = port
     server.start()
     try:
         yield server
