@@ -97,6 +97,13 @@ class Settings(BaseSettings):
         validation_alias="OPENAI_BASE_URL",
         description="OpenAI-compatible endpoint (a proxy, a gateway, or a test stand-in).",
     )
+    rollout_ticker_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=3600,
+        description="How often the rollout ticker reads the active rollouts (each one is "
+        "looked at every `tick_seconds` of its own).",
+    )
     # webhooks
     whoop_client_secret: SecretStr | None = Field(
         default=None,
