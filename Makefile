@@ -33,8 +33,8 @@ test-unit: install
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 lint: install
-	$(BIN)/ruff check auren_graphs client tests bench reliability
-	$(BIN)/ruff format --check auren_graphs client tests bench reliability
+	$(BIN)/ruff check auren_graphs ops client tests bench reliability
+	$(BIN)/ruff format --check auren_graphs ops client tests bench reliability
 
 typecheck: install
 	$(BIN)/mypy
