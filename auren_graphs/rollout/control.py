@@ -13,7 +13,13 @@ import asyncio
 from typing import Any
 
 import httpx
-from auren_contract import ROLLOUT_GRAPH, assistant_id, derive_thread_id, rollout_history_namespace
+from auren_contract import (
+    ROLLOUT_GRAPH,
+    active_rollouts_namespace,
+    assistant_id,
+    derive_thread_id,
+    rollout_history_namespace,
+)
 from langgraph.store.base import BaseStore
 from langgraph_sdk.client import LangGraphClient
 from pydantic import ValidationError
@@ -39,7 +45,7 @@ _HISTORY_PAGE = 200
 EXPECTED = {
     "approve": {"awaiting_approval"},
     "reject": {"awaiting_approval"},
-    "abort": {"awaiting_approval", "rolling_out"},
+    "abort": {"planning", "awaiting_approval", "rolling_out"},
     "advance": {"rolling_out"},
 }
 
@@ -151,6 +157,8 @@ async def answer(
             + (f" ({current.reason})" if current.reason else "")
         )
     thread = current.thread_id or await rollout_thread(assistant.assistant_id)
+    if current.status == "planning":
+        return await _abandon(store, sdk, assistant, thread, **value)
     resume = {**value, "at": utc_now()}
     for _ in range(_BUSY_TRIES):
         try:
@@ -170,6 +178,24 @@ async def answer(
         _raise_for(result)
         return await require_status(store, assistant)
     raise RolloutConflictError(f"the rollout of {assistant.name} stayed busy; try again")
+
+
+async def _abandon(
+    store: BaseStore, sdk: LangGraphClient, assistant: AssistantVersion, thread: str, **value: Any
+) -> RolloutStatus:
+    """Abort a rollout still planning. Planning takes a moment and waits for nobody; one
+    that stays `planning` lost its run in a crash before its first checkpoint (so the
+    ticker cannot continue it): nothing was assigned, so it is closed as rejected."""
+    if (await sdk.threads.get(thread)).get("status") == "busy":
+        raise RolloutConflictError(f"the rollout of {assistant.name} is planning; try again")
+    by = value.get("by") or "unknown"
+    reason = f"aborted by {by} while planning" + (
+        f": {value['reason']}" if value.get("reason") else ""
+    )
+    active = await read_active(store, assistant.assistant_id) or {}
+    closed = {**active, "status": "rejected", "reason": reason, "updated_at": utc_now()}
+    await store.aput(active_rollouts_namespace(), assistant.assistant_id, closed, index=False)
+    return await require_status(store, assistant)
 
 
 async def _once(call: Any, busy: str) -> Any:
