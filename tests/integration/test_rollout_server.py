@@ -435,6 +435,12 @@ async def test_a_rollout_of_the_default_assistant_reaches_default_runs(
             versions = {"candidate": candidate.version, "control": control.version}
             assert_cohorts(results, status.rollout_id, 50, versions)
             assert {r["assistant_id"] for r in results.values()} == {assistant_id(name)}
+            # Feedback on a default run reaches its record, under the default assistant.
+            first = results[users[0]]["run_id"]
+            await auren.feedback(users[0], first, 0.5)
+            runs = ["rollouts", assistant_id(name), "runs"]
+            item = await get_client(url=server.url).store.get_item(runs, first)
+            assert item["value"]["feedback_score"] == 0.5 and item["value"]["ok"] is True
         finally:
             status = await ops.abort_rollout(name, reason="test over")
         assert status.status == "rolled_back"
