@@ -55,8 +55,8 @@ test-reliability: install
 	$(BIN)/pytest -q -p no:cacheprovider -m reliability
 
 lint: install
-	$(BIN)/ruff check auren_graphs client tests bench reliability
-	$(BIN)/ruff format --check auren_graphs client tests bench reliability
+	$(BIN)/ruff check auren_graphs ops client tests bench reliability
+	$(BIN)/ruff format --check auren_graphs ops client tests bench reliability
 
 typecheck: install
 	$(BIN)/mypy

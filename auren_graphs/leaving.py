@@ -20,7 +20,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from auren_contract import findings_namespace, rollout_namespace, uploads_namespace, user_namespace
+from auren_contract import (
+    ROLLOUT_RUNS,
+    findings_namespace,
+    uploads_namespace,
+    user_namespace,
+)
 from langgraph.store.base import BaseStore, PutOp
 
 from auren_graphs.auth import OWNER
@@ -93,7 +98,7 @@ async def _erase_store(store: BaseStore, user_id: str) -> int:
             removed += len(items)
     # Rollout run records (with their feedback) name the user.
     for namespace in await store.alist_namespaces(prefix=("rollouts",), limit=10_000):
-        if len(namespace) == len(rollout_namespace("x")) + 1 and namespace[-1] == "runs":
+        if len(namespace) == 3 and namespace[-1] == ROLLOUT_RUNS:
             mine = await store.asearch(namespace, filter={"user_id": user_id}, limit=100_000)
             await store.abatch([PutOp(namespace, item.key, None) for item in mine])
             removed += len(mine)

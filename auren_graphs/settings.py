@@ -157,6 +157,13 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the background job renews subscriptions and prunes events.",
     )
+    rollout_ticker_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=3600,
+        description="How often the rollout ticker reads the active rollouts (each one is "
+        "looked at every `tick_seconds` of its own).",
+    )
     # webhooks
     whoop_client_secret: SecretStr | None = Field(
         default=None,

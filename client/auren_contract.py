@@ -3,7 +3,8 @@
 Standard library only, so the thin client can ship it without the server's stack.
 Nothing else in either code base spells these out again:
 
-- the devices (sources of data) and the graphs users run;
+- the devices (sources of data), the graphs users run, and how an assistant's name
+  becomes its id;
 - the user-id rule, applied wherever a user id enters (tokens, routes, the client);
 - the canonical metric vocabulary: names, fixed units, kinds (`shared/brief/metrics.md`);
 - day numbers (a local calendar day as the integer YYYYMMDD);
@@ -45,6 +46,32 @@ ANALYSIS_GRAPH: Final = "analysis"
 ROLLOUT_GRAPH: Final = "rollout"
 #: Graphs a user (or a service acting for one) may run; the rollout is for operators.
 USER_GRAPHS: Final[tuple[str, ...]] = (INGESTION_GRAPH, ANALYSIS_GRAPH)
+GRAPHS: Final[tuple[str, ...]] = (INGESTION_GRAPH, ANALYSIS_GRAPH, ROLLOUT_GRAPH)
+
+# ------------------------------------------------------------------------ assistants
+
+#: Fixed forever: the assistant kept in `assistants/<name>.json` has the id
+#: `uuid5(ASSISTANT_NAMESPACE, name)` on every server, so a name is enough to find it.
+ASSISTANT_NAMESPACE: Final = uuid.UUID("3b0c6a57-1d7e-4c2f-9a8e-5f4d2b61c0a9")
+#: An assistant file's name (and its file name): lowercase letters, digits and `-`.
+ASSISTANT_NAME_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,79}$"
+
+
+def assistant_id(name: str) -> str:
+    """The id of the assistant named `name` (as synced from its file): the same everywhere."""
+    return str(uuid.uuid5(ASSISTANT_NAMESPACE, name))
+
+
+def assistant_ref(assistant: str) -> str:
+    """What a run names as its assistant: an assistant id as is, a graph's name as is (the
+    server's default assistant of that graph), and an assistant's name as its id."""
+    if assistant in GRAPHS:
+        return assistant
+    try:
+        return str(uuid.UUID(assistant))
+    except ValueError:
+        return assistant_id(assistant)
+
 
 # ----------------------------------------------------------------------------- users
 
@@ -231,19 +258,24 @@ def uploads_namespace(user_id: str) -> Namespace:
     return ("uploads", user_id)
 
 
-def rollout_namespace(assistant_id: str) -> Namespace:
-    """An assistant's active (or last) rollout: key `"active"`."""
-    return ("rollouts", assistant_id)
+def active_rollouts_namespace() -> Namespace:
+    """Each assistant's current (or last) rollout, keyed by the assistant's id: one small
+    namespace, so finding every rollout in progress is one read."""
+    return ("rollouts", "active")
 
 
 def rollout_history_namespace(assistant_id: str, rollout_id: str) -> Namespace:
-    """Every decision of one rollout, in order."""
-    return (*rollout_namespace(assistant_id), rollout_id)
+    """Every decision of one rollout, in order (`"NNN-event"`)."""
+    return ("rollouts", assistant_id, rollout_id)
+
+
+#: The label of run records under an assistant's rollouts (never a rollout's id).
+ROLLOUT_RUNS: Final = "runs"
 
 
 def rollout_runs_namespace(assistant_id: str) -> Namespace:
-    """One record per analysis run of the assistant during a rollout."""
-    return (*rollout_namespace(assistant_id), "runs")
+    """One record per analysis run of the assistant during a rollout, keyed by run id."""
+    return ("rollouts", assistant_id, ROLLOUT_RUNS)
 
 
 #: Namespace roots a user's own token may touch through the store API at all (and then

@@ -459,6 +459,11 @@ ROUTES = [
     _route("PUT", "/users/{alice}/threads/ingestion"),
     _route("GET", "/users/{alice}/findings"),
     _route("POST", "/users/{alice}/feedback", {"run_id": "x", "score": 0}),
+    # Operators' routes: a user may neither sync, switch, nor steer a rollout.
+    _route("GET", "/ops/assistants"),
+    _route("POST", "/ops/assistants/analysis-standard/switch", {"version": 1}),
+    _route("POST", "/ops/rollouts/analysis-standard", {"candidate_version": 1}),
+    _route("POST", "/ops/rollouts/analysis-standard/abort", {}),
 ]
 
 

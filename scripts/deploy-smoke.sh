@@ -10,7 +10,7 @@
 # of docker-compose.yml as a separate Compose project (auren-smoke: its own volume and
 # network, API on 127.0.0.1:$AUREN_SMOKE_PORT) so a running deployment is never touched,
 # waits for /ok, checks that a request without credentials is refused, syncs the
-# assistants (when the client has `auren assistants`), ingests a small sample of manual
+# assistants (`auren ops assistants sync`, when installed), ingests a small sample of manual
 # entries through the client CLI, streams an analysis of it through the Python client, and
 # always brings the smoke stack down again, volume included.
 #
@@ -186,11 +186,11 @@ PY
     export AUREN_API_KEY
 fi
 
-if "$BIN/auren" assistants --help >/dev/null 2>&1; then
-    say "auren assistants sync"
-    "$BIN/auren" assistants sync
+if "$BIN/auren" ops --help >/dev/null 2>&1; then
+    say "auren ops assistants sync"
+    "$BIN/auren" ops assistants sync
 else
-    say "auren assistants: not in this client, skipped"
+    say "auren ops: not installed with this client (it comes with the server's package), skipped"
 fi
 
 say "auren ingest $USER_ID manual (a small sample)"

@@ -29,13 +29,8 @@ from auren_graphs.analysis.narrative import (
 )
 from auren_graphs.analysis.series import read_rows, sdnn_summary, to_records
 from auren_graphs.analysis.state import AnalysisState
+from auren_graphs.assignment import finished, run_record, version_for_run, write_run_record
 from auren_graphs.identity import IdentityError, serving_user
-from auren_graphs.rollout.assignment import (
-    finished,
-    resolve_for_run,
-    run_record,
-    write_run_record,
-)
 from auren_graphs.settings import get_settings
 
 Update = dict[str, Any]
@@ -45,7 +40,8 @@ Assessor = Callable[[method.Series, method.MethodOptions], list[dict[str, Any]]]
 def _context(
     runtime: Runtime[AnalysisContext], state: AnalysisState | None = None
 ) -> AnalysisContext:
-    """The run's options: the version a rollout assigned the user, else the run's context."""
+    """The run's options: the version chosen for the user (a rollout's, or the default
+    assistant's), else the run's own context."""
     if state is not None and state.version_context is not None:
         return AnalysisContext.model_validate(state.version_context)
     return runtime.context if isinstance(runtime.context, AnalysisContext) else AnalysisContext()
@@ -91,30 +87,44 @@ async def load_series(state: AnalysisState, runtime: Runtime[AnalysisContext]) -
 
 
 async def _resolve_version(user: str, runtime: Runtime[AnalysisContext]) -> Update:
-    """Under a rollout of this run's assistant: the user's version, and a run record
-    started for the guardrails. Otherwise the run's own context, and no record."""
+    """The version this run uses (`auren_graphs.assignment`): a rollout's assignment, the
+    default analysis assistant's current version for a run of the bare graph, else the
+    run's own context. Under a rollout, a run record is started for its guardrails."""
     metadata = get_config().get("metadata") or {}
-    assistant_id = metadata.get("assistant_id")
-    resolution = await resolve_for_run(_store(runtime), assistant_id, user)
-    if resolution is None:
+    found = await version_for_run(_store(runtime), metadata.get("assistant_id"), user)
+    resolution, context = found.resolution, found.context
+    if resolution is None and context is not None:
+        # The default assistant stands in for the bare graph: options the caller set on
+        # this run still apply over its version's.
+        context = {**context, **_options_set(runtime)}
+    chosen: Update = {"assistant_id": found.assistant_id, "version_context": context}
+    if resolution is None or found.assistant_id is None:
         none: Update = {"assistant_version": None, "cohort": None, "rollout_id": None}
-        return {**none, "version_context": None, "run_record": None}
+        return {**chosen, **none, "run_record": None}
     run_id = str(metadata.get("run_id") or uuid.uuid4())
     record = run_record(
         resolution,
-        assistant_id=str(assistant_id),
+        assistant_id=found.assistant_id,
         run_id=run_id,
         user_id=user,
         started_at=time.time(),
     )
     await write_run_record(_store(runtime), record)
     return {
+        **chosen,
         "assistant_version": resolution.version,
         "cohort": resolution.cohort,
         "rollout_id": resolution.rollout_id,
-        "version_context": resolution.context,
         "run_record": record,
     }
+
+
+def _options_set(runtime: Runtime[AnalysisContext]) -> dict[str, Any]:
+    """The context options this run's caller set explicitly (not the defaults)."""
+    context = runtime.context
+    if not isinstance(context, AnalysisContext):
+        return {}
+    return context.model_dump(mode="json", include=context.model_fields_set)
 
 
 async def _analyze(

@@ -61,6 +61,11 @@ class AnalysisOutput(BaseModel):
         default_factory=dict, description="Which device each method input came from."
     )
     method_version: str = Field(default=METHOD_VERSION, description="Analysis method version.")
+    assistant_id: str | None = Field(
+        default=None,
+        description="The assistant whose version ran: the run's own, or the default analysis "
+        "assistant (analysis-standard) for a run of the bare graph once it is synced.",
+    )
     assistant_version: int | None = Field(
         default=None,
         description="The assistant version used, when a rollout assigned one (else the "
@@ -93,7 +98,8 @@ class AnalysisState(AnalysisInput, AnalysisOutput):
     )
     version_context: dict[str, Any] | None = Field(
         default=None,
-        description="The assigned version's context, used instead of the run's during a rollout.",
+        description="The chosen version's context (a rollout's assignment, or the default "
+        "assistant's), used instead of the run's own.",
     )
     run_record: dict[str, Any] | None = Field(
         default=None, description="This run's guardrail record while a rollout is on."

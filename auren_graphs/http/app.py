@@ -1,7 +1,8 @@
-"""The app the server mounts beside its own routes (langgraph.json `http.app`). Wiring only.
+r"""The app the server mounts beside its own routes (langgraph.json `http.app`). Wiring only.
 
 The server's auth runs on these routes too (`http.enable_custom_route_auth`): users'
-routes read the caller from the request; the public ones (vendor webhooks, which verify
+routes read the caller from the request, operators' routes (`/ops/...`) take a service
+key not acting for a user; the public ones (vendor webhooks, which verify
 signatures, pushes, which verify ingest tokens, health, metrics, this OpenAPI) get no
 identity (`auren_graphs.auth.PUBLIC_PATHS`). The OpenAPI description (`GET
 /openapi/auren.json`) is generated from the routes' own typed definitions.
@@ -18,6 +19,10 @@ identity (`auren_graphs.auth.PUBLIC_PATHS`). The OpenAPI description (`GET
 | `POST /webhooks/apple_health`, `POST /webhooks/manual` | pushes |
 | `GET /health`, `GET /metrics/auren` | each component; Prometheus metrics |
 | `/ops/oura/subscriptions`, `/ops/webhooks/failed`, `/ops/webhooks/requeue` | operators |
+| `GET /ops/assistants`, `PUT /ops/assistants/{name}` | operators: assistants, sync a file |
+| `GET /ops/assistants/{name}/versions`, `POST .../diff\|switch` | versions, diff, switch |
+| `POST, GET /ops/rollouts/{assistant}` | start a rollout; its plan, stage, history |
+| `POST /ops/rollouts/{assistant}/approve\|reject\|abort\|advance` | answer a rollout |
 
 Its middleware (`...http.guard`) and exception handlers (`...http.errors`) apply to the
 server's own routes as well: the dev server's `/internal/*` and `/deploy` answer 404,
@@ -38,6 +43,8 @@ from auren_graphs.http import (
     connect,
     devices,
     metrics,
+    ops_assistants,
+    ops_rollouts,
     ops_vendors,
     report,
     system,
@@ -48,6 +55,7 @@ from auren_graphs.http.errors import EXCEPTION_HANDLERS
 from auren_graphs.http.guard import RequestGuard
 from auren_graphs.http.startup import require_auth
 from auren_graphs.records.database import close_pool
+from auren_graphs.rollout.ticker import Ticker
 from auren_graphs.settings import get_settings
 from auren_graphs.webhooks.runtime import STATE_KEY, WebhookRuntime
 
@@ -55,20 +63,24 @@ from auren_graphs.webhooks.runtime import STATE_KEY, WebhookRuntime
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Runs inside the server's own lifespan: the in-process SDK client works from here.
-    On the way out, events in flight get 10 s to finish; then they are cancelled, which
-    rolls them back to pending for the next start (the whole stop stays under 30 s).
+    The webhook worker and the rollout ticker start here. On the way out, events in
+    flight get 10 s to finish; then they are cancelled, which rolls them back to pending
+    for the next start (the whole stop stays under 30 s).
     First of all: a server that would not enforce AUREN's auth does not start."""
     require_auth()
     runtime = await WebhookRuntime.start(get_settings(), webhooks.PROCESSORS)
     setattr(app.state, STATE_KEY, runtime)
     background = BackgroundJob(get_settings(), runtime.events)
     background.start()
+    ticker = Ticker(get_settings().rollout_ticker_seconds)
+    ticker.start()
     if get_settings().openai_api_key:  # the model client, imported off the start-up path
         asyncio.get_running_loop().run_in_executor(None, import_module, "langchain_openai")
     try:
         yield
     finally:
         await background.stop()
+        await ticker.stop()
         await runtime.stop(grace=10.0)
         await close_pool()
 
@@ -93,6 +105,8 @@ for _router in (
     connect.router,
     metrics.router,
     report.router,
+    ops_assistants.router,
+    ops_rollouts.router,
     ops_vendors.router,
     webhooks.router,
     system.router,

@@ -12,13 +12,14 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from auren_contract import ANALYSIS_GRAPH, findings_namespace, rollout_runs_namespace
+from auren_contract import ANALYSIS_GRAPH, findings_namespace
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
 from langgraph_sdk.errors import NotFoundError
 from pydantic import BaseModel, Field, field_validator
 from starlette.background import BackgroundTask
 
+from auren_graphs.assignment import record_namespaces
 from auren_graphs.http.principal import ServedUser
 from auren_graphs.leaving import erase, export_archive
 from auren_graphs.platform import loopback, server_store
@@ -93,10 +94,13 @@ async def user_feedback(user_id: ServedUser, feedback: Feedback) -> None:
         run = await loopback().runs.get(thread, str(feedback.run_id))
     except NotFoundError:
         raise HTTPException(404, f"{user_id} has no analysis run {feedback.run_id}") from None
-    namespace = rollout_runs_namespace(str(run["assistant_id"]))
+    # The run's record, where the analysis wrote it (the default assistant's, for a run
+    # of the bare graph); none yet: a new one under the run's own assistant.
     store = await server_store()
     run_id = str(feedback.run_id)
-    existing = await store.aget(namespace, run_id)
+    namespaces = record_namespaces(str(run["assistant_id"]))
+    found = [(ns, await store.aget(ns, run_id)) for ns in namespaces]
+    namespace, existing = next(((ns, i) for ns, i in found if i is not None), found[-1])
     record: dict[str, Any] = (
         dict(existing.value)
         if existing is not None

@@ -1,7 +1,7 @@
 """Run-time options of the rollout graph: stages, guardrails, monitoring and approval.
 
 The options of a rollout are the context of the run that starts it; the first node
-copies them into the state, so the runs that resume it later (approvals, the cron's
+copies them into the state, so the runs that resume it later (approvals, the ticker's
 ticks) follow the same plan whatever context they carry.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator
 
 GuardrailName = Literal["success", "narrative", "latency", "alerts", "feedback"]
 
@@ -48,14 +48,15 @@ class RolloutContext(BaseModel):
         ge=1,
         le=30 * 86400,
         description="Shortest monitoring time of a stage; the window ends at the first tick "
-        "after it (or at an explicit advance).",
+        "after it (or at an explicit advance). A window that ends with fewer runs than "
+        "min_sample keeps waiting for them.",
     )
     min_sample: int = Field(
         default=20,
         ge=1,
         le=1_000_000,
         description="Analysis runs a stage needs from the candidate (and from control, "
-        "cumulatively) before it can pass.",
+        "cumulatively) before it is decided; `advance --force` decides on fewer.",
     )
     approval_required: bool = Field(
         default=True, description="Wait for an operator's approval of the plan before stage 1."
@@ -64,8 +65,8 @@ class RolloutContext(BaseModel):
         default=60,
         ge=1,
         le=3600,
-        description="How often the rollout's cron resumes the monitoring interrupt "
-        "(1-59 s, or whole minutes up to 60).",
+        description="How often AUREN's ticker looks at the rollout once a stage's window "
+        "is over, until the stage is decided (seconds).",
     )
     failure_timeout_seconds: float = Field(
         default=300.0,
@@ -98,18 +99,5 @@ class RolloutContext(BaseModel):
             raise ValueError("a guardrail threshold is a ratio in (0, 1]")
         return thresholds
 
-    @model_validator(mode="after")
-    def _tick_fits_a_cron(self) -> RolloutContext:
-        if self.tick_seconds >= 60 and self.tick_seconds % 60:
-            raise ValueError("tick_seconds of a minute or more must be whole minutes")
-        return self
-
     def threshold(self, guardrail: GuardrailName) -> float:
         return self.guardrail_thresholds.get(guardrail, self.health_threshold)
-
-    def tick_schedule(self) -> str:
-        """The cron schedule of the ticks (a sixth field, seconds, below a minute)."""
-        if self.tick_seconds < 60:
-            return f"* * * * * */{self.tick_seconds}"
-        minutes = self.tick_seconds // 60
-        return "0 * * * *" if minutes == 60 else f"*/{minutes} * * * *"

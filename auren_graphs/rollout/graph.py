@@ -4,9 +4,13 @@
 start → collect_metrics → analyze → propose_plan → approval_gate → assign → monitor → decide
   approval_gate: approve → assign, reject → reject → END, no answer → approval_gate
   monitor: window open → monitor (next tick), window over → decide, abort → roll_back
-  decide: passed → assign (next stage) or complete → END, failed → roll_back → END
+  decide: passed → assign (next stage) or complete → END, failed → roll_back → END,
+          too few runs → monitor (wait on; `advance --force` decides anyway)
   start: a refused start → END, or back to the interrupt its run cut short
 ```
+
+Nodes by concern: `start` (taking the assistant), `plan` (metrics, analysis, plan),
+`stages` (gate, assign, monitor, decide), `ending` (complete, roll back).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from auren_graphs.rollout import nodes
+from auren_graphs.rollout import ending, plan, stages
 from auren_graphs.rollout.context import RolloutContext
+from auren_graphs.rollout.start import start
 from auren_graphs.rollout.state import RolloutInput, RolloutOutput, RolloutState
 
 
@@ -51,8 +56,13 @@ def route_after_monitor(state: RolloutState) -> Literal["decide", "monitor", "ro
     return "decide" if state.window_closed else "monitor"
 
 
-def route_after_decide(state: RolloutState) -> Literal["assign", "complete", "roll_back"]:
-    """A failed stage rolls back; a passed one goes to the next stage, or completes."""
+def route_after_decide(
+    state: RolloutState,
+) -> Literal["assign", "complete", "roll_back", "monitor"]:
+    """A failed stage rolls back; a passed one goes to the next stage, or completes; one
+    with too few runs keeps monitoring."""
+    if (state.verdict or {}).get("waiting"):
+        return "monitor"
     if not (state.verdict or {}).get("passed"):
         return "roll_back"
     stages = state.options.get("stages") or []
@@ -65,17 +75,17 @@ builder = StateGraph(
     input_schema=RolloutInput,
     output_schema=RolloutOutput,
 )
-builder.add_node("start", nodes.start)
-builder.add_node("collect_metrics", nodes.collect_metrics)
-builder.add_node("analyze", nodes.analyze)
-builder.add_node("propose_plan", nodes.propose_plan)
-builder.add_node("approval_gate", nodes.approval_gate)
-builder.add_node("reject", nodes.reject)
-builder.add_node("assign", nodes.assign)
-builder.add_node("monitor", nodes.monitor)
-builder.add_node("decide", nodes.decide)
-builder.add_node("complete", nodes.complete)
-builder.add_node("roll_back", nodes.roll_back)
+builder.add_node("start", start)
+builder.add_node("collect_metrics", plan.collect_metrics)
+builder.add_node("analyze", plan.analyze)
+builder.add_node("propose_plan", plan.propose_plan)
+builder.add_node("approval_gate", stages.approval_gate)
+builder.add_node("reject", stages.reject)
+builder.add_node("assign", stages.assign)
+builder.add_node("monitor", stages.monitor)
+builder.add_node("decide", stages.decide)
+builder.add_node("complete", ending.complete)
+builder.add_node("roll_back", ending.roll_back)
 builder.add_edge(START, "start")
 builder.add_conditional_edges(
     "start", route_after_start, ["collect_metrics", "approval_gate", "monitor", END]
@@ -89,7 +99,9 @@ builder.add_conditional_edges(
 builder.add_edge("reject", END)
 builder.add_edge("assign", "monitor")
 builder.add_conditional_edges("monitor", route_after_monitor, ["decide", "monitor", "roll_back"])
-builder.add_conditional_edges("decide", route_after_decide, ["assign", "complete", "roll_back"])
+builder.add_conditional_edges(
+    "decide", route_after_decide, ["assign", "complete", "roll_back", "monitor"]
+)
 builder.add_edge("complete", END)
 builder.add_edge("roll_back", END)
 

@@ -1,7 +1,7 @@
 """Guardrail math: per-version health from analysis run records, candidate vs control.
 
 Pure functions, unit-tested without a server. A run record is what the analysis graph
-writes for each run of an assistant under rollout (see `assignment.run_record`), with
+writes for each run of an assistant under rollout (see `auren_graphs.assignment`), with
 the user's feedback merged in later.
 
 Per version: analysis failure rate, narrative fallback rate, p95 latency, alert
@@ -20,6 +20,7 @@ from typing import Any
 
 from auren_graphs.rollout.context import GuardrailName, RolloutContext
 
+GUARDRAILS: tuple[GuardrailName, ...] = ("success", "narrative", "latency", "alerts", "feedback")
 #: Added to both alert rates, so a move from 0 to 0.1 alerts per user-day is not "infinitely worse".
 ALERT_SMOOTHING = 0.5
 #: Added to both feedback means (scores are 0 to 1).
@@ -196,18 +197,28 @@ def _figures(name: str, candidate: VersionMetrics, control: VersionMetrics) -> s
 
 
 def evaluate(
-    candidate: VersionMetrics, control: VersionMetrics, options: RolloutContext
+    candidate: VersionMetrics,
+    control: VersionMetrics,
+    options: RolloutContext,
+    *,
+    require_sample: bool = True,
 ) -> Verdict:
-    """The stage's verdict: enough sample on both sides and every ratio at its threshold."""
+    """The stage's verdict: enough sample on both sides (unless an operator forces the
+    decision: `require_sample=False`) and every ratio at its threshold."""
     short = [
         f"{side} has {metrics.runs} finished runs, fewer than the minimum {options.min_sample}"
         for side, metrics in (("candidate", candidate), ("control", control))
-        if metrics.runs < options.min_sample
+        if metrics.runs < options.min_sample and require_sample
     ]
     found = ratios(candidate, control, options.latency_floor_seconds)
     health = min(found.values()) if found else None
     if short:
         return Verdict(False, "; ".join(short), health, found, ["sample"], candidate, control)
+    early = (
+        f" (decided early: fewer than the minimum {options.min_sample} runs)"
+        if min(candidate.runs, control.runs) < options.min_sample
+        else ""
+    )
     failing = [name for name, ratio in found.items() if ratio < options.threshold(name)]
     if failing:
         reason = "; ".join(
@@ -215,9 +226,9 @@ def evaluate(
             f"({_figures(name, candidate, control)})"
             for name in failing
         )
-        return Verdict(False, reason, health, found, failing, candidate, control)
+        return Verdict(False, reason + early, health, found, failing, candidate, control)
     reason = (
         f"every guardrail at or above its threshold (health {health:.2f}) with "
-        f"{candidate.runs} candidate and {control.runs} control runs"
+        f"{candidate.runs} candidate and {control.runs} control runs{early}"
     )
     return Verdict(True, reason, health, found, [], candidate, control)

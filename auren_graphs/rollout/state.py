@@ -1,7 +1,8 @@
 """Input, state and output of the rollout graph.
 
-One thread per assistant (the client derives its id from the assistant's), so rollouts
-of one assistant run one after another on it. Every field holds plain data (dicts,
+One thread per assistant (the server derives its id from the assistant's with its own
+secret: `auren_graphs.rollout.control`), so rollouts of one assistant run one after
+another on it. Every field holds plain data (dicts,
 lists, strings), so a checkpoint loads without our classes. The history is bounded:
 the newest `HISTORY_LIMIT` decisions stay in the state, all of them in the store.
 """
@@ -12,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from auren_graphs.rollout.assignment import Status
+from auren_graphs.rollout.models import Status
 
 HISTORY_LIMIT = 50
 
@@ -58,6 +59,10 @@ class RolloutOutput(BaseModel):
         description="Decisions (stage, time, metrics, verdict), newest last, bounded.",
     )
     reason: str | None = Field(default=None, description="Why the rollout ended as it did.")
+    waiting: str | None = Field(
+        default=None,
+        description="Why the current stage, its window over, still waits (too few runs).",
+    )
     error: dict[str, Any] | None = Field(
         default=None,
         description="Why the last start was refused ({kind: invalid|conflict, message}).",
@@ -100,5 +105,9 @@ class RolloutState(RolloutInput, RolloutOutput):
     )
     verdict: dict[str, Any] | None = Field(
         default=None, description="The last stage decision's verdict."
+    )
+    force: bool = Field(
+        default=False,
+        description="An operator's `advance --force`: decide this stage on the runs so far.",
     )
     seq: int = Field(default=0, description="Decisions recorded so far (numbers store keys).")

@@ -15,20 +15,6 @@ Everything public is listed in ``__all__``; the underscored modules are private.
 from auren_contract import DEVICES, METRICS, Metric
 
 from ._analysis import AnalysisEvent, AnalysisResult
-from ._assistants import (
-    AssistantDiff,
-    AssistantFile,
-    AssistantHistory,
-    AssistantsManager,
-    AssistantStatus,
-    AssistantVersion,
-    InvalidAssistantFileError,
-    KeyChange,
-    SwitchOutcome,
-    SyncAssistantsManager,
-    SyncOutcome,
-    assistant_id,
-)
 from ._client import AurenClient
 from ._errors import (
     AurenError,
@@ -47,13 +33,6 @@ from ._errors import (
     UnexpectedResponseError,
 )
 from ._models import DeviceConnection, IngestReport, MetricRow, Rejection, Rejections
-from ._rollout import (
-    RolloutConflictError,
-    RolloutDecision,
-    RolloutManager,
-    RolloutStatus,
-    SyncRolloutManager,
-)
 from ._settings import DEFAULT_URL
 from ._sync import SyncAurenClient
 from ._version import __version__
@@ -64,12 +43,6 @@ __all__ = [
     "METRICS",
     "AnalysisEvent",
     "AnalysisResult",
-    "AssistantDiff",
-    "AssistantFile",
-    "AssistantHistory",
-    "AssistantStatus",
-    "AssistantVersion",
-    "AssistantsManager",
     "AurenClient",
     "AurenError",
     "AurenTimeoutError",
@@ -79,31 +52,20 @@ __all__ = [
     "DeviceConnection",
     "IngestReport",
     "InvalidArgumentError",
-    "InvalidAssistantFileError",
     "InvalidPayloadError",
-    "KeyChange",
     "Metric",
     "MetricRow",
     "NotFoundError",
     "Rejection",
     "Rejections",
     "RequestRejectedError",
-    "RolloutConflictError",
-    "RolloutDecision",
-    "RolloutManager",
-    "RolloutStatus",
     "RunFailedError",
     "ServerError",
     "ServiceUnavailableError",
     "StatusError",
-    "SwitchOutcome",
-    "SyncAssistantsManager",
     "SyncAurenClient",
-    "SyncOutcome",
-    "SyncRolloutManager",
     "UnexpectedResponseError",
     "__version__",
-    "assistant_id",
 ]
 
 # Public objects report this package as their home (as httpx does), so reprs,

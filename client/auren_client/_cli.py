@@ -2,19 +2,21 @@
 
 Global options (``--url``, ``--api-key``, also read from ``AUREN_URL`` and
 ``AUREN_API_KEY``) live on the root app and reach every command through
-:class:`CliState`. A group of commands is its own ``typer.Typer`` added with
-``app.add_typer(...)`` (``auren assistants ...``, ``auren rollout ...``).
+:class:`CliState` (``ctx.obj``). Other distributions add command groups as plugins:
+an entry point in the ``auren.cli`` group naming a ``typer.Typer`` (the server's
+distribution adds ``auren ops``); a plugin's commands read ``ctx.obj.url`` and
+``ctx.obj.api_key``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,11 +24,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._assistants import ASSISTANTS_DIR, AssistantStatus
 from ._errors import AurenError
 from ._files import Source
 from ._models import IngestReport, MetricRow
-from ._rollout import RolloutStatus
 from ._settings import API_KEY_ENV, DEFAULT_URL, URL_ENV
 from ._sync import SyncAurenClient
 
@@ -177,206 +177,27 @@ def _print_rows(rows: list[MetricRow]) -> None:
     typer.echo(f"{len(rows)} rows")
 
 
-# -- auren assistants ---------------------------------------------------------------
+# -- plugins ----------------------------------------------------------------------
 
-assistants_app = typer.Typer(
-    name="assistants",
-    help="Assistants kept as files (assistants/*.json): sync, list, versions, diff, switch.",
-    no_args_is_help=True,
-)
-app.add_typer(assistants_app)
-
-AssistantsDir = Annotated[
-    Path, typer.Option("--dir", help="Directory of assistant files", show_default=True)
-]
-AssistantName = Annotated[str, typer.Argument(help="Assistant name (its file's name)")]
+#: Entry-point group of command groups other distributions add to ``auren``.
+PLUGIN_GROUP = "auren.cli"
 
 
-@assistants_app.command("sync")
-def assistants_sync(ctx: typer.Context, directory: AssistantsDir = ASSISTANTS_DIR) -> None:
-    """Create or update the server's assistants from the files; unchanged files write nothing."""
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        outcomes = auren.assistants.sync(directory)
-    for outcome in outcomes:
-        typer.echo(outcome.describe())
-        for warning in outcome.warnings:
-            typer.echo(f"warning: {warning}", err=True)
+def _add_plugins(root: typer.Typer) -> None:
+    """Each entry point of ``auren.cli`` is a ``typer.Typer`` added under its name (the
+    server distribution adds ``auren ops``). The client never imports them itself; a
+    plugin that fails to load is reported and left out, the rest of ``auren`` works."""
+    for entry in entry_points(group=PLUGIN_GROUP):
+        try:
+            group = entry.load()
+        except Exception as exc:  # a broken plugin must not take the client's CLI down
+            print(f"auren: plugin {entry.name!r} not loaded: {exc}", file=sys.stderr)
+            continue
+        if isinstance(group, typer.Typer):
+            root.add_typer(group, name=entry.name)
 
 
-@assistants_app.command("list")
-def assistants_list(ctx: typer.Context, directory: AssistantsDir = ASSISTANTS_DIR) -> None:
-    """The assistants sync manages on the server, and whether they match their files."""
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        statuses = auren.assistants.list_all(directory if directory.is_dir() else None)
-    _echo_lines(AssistantStatus.lines(statuses))
-
-
-@assistants_app.command("versions")
-def assistants_versions(ctx: typer.Context, name: AssistantName) -> None:
-    """An assistant's server versions, newest first (* marks the one runs use)."""
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        history = auren.assistants.versions(name)
-    _echo_lines(history.lines())
-
-
-@assistants_app.command("diff")
-def assistants_diff(
-    ctx: typer.Context, name: AssistantName, directory: AssistantsDir = ASSISTANTS_DIR
-) -> None:
-    """The file against the server's current version: context keys and fields that differ."""
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        diff = auren.assistants.diff(name, directory)
-    _echo_lines(diff.lines())
-
-
-@assistants_app.command("switch")
-def assistants_switch(
-    ctx: typer.Context,
-    name: AssistantName,
-    version: Annotated[int, typer.Argument(help="Server version to behave as", min=1)],
-) -> None:
-    """Make runs behave exactly as VERSION did: a new version copying it whole."""
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        outcome = auren.assistants.switch(name, version)
-    typer.echo(outcome.describe())
-
-
-def _echo_lines(lines: list[str]) -> None:
-    for line in lines:
-        typer.echo(line)
-
-
-# -- auren rollout ------------------------------------------------------------------
-
-rollout_app = typer.Typer(
-    name="rollout",
-    help="Staged rollouts of an analysis assistant's version: start, status, approve, "
-    "reject, abort, advance. Needs a service API key.",
-    no_args_is_help=True,
-)
-app.add_typer(rollout_app)
-
-RolloutAssistant = Annotated[str, typer.Argument(help="Analysis assistant: its name or id")]
-By = Annotated[str | None, typer.Option("--by", help="Who decides (kept in the history)")]
-Reason = Annotated[str | None, typer.Option("--reason", help="Why (kept in the history)")]
-JsonOutput = Annotated[bool, typer.Option("--json", help="Print the status as JSON")]
-
-
-def _print_status(status: RolloutStatus, json_output: bool) -> None:
-    if json_output:
-        typer.echo(json.dumps(dataclasses.asdict(status), default=str))
-    else:
-        _echo_lines(status.lines())
-
-
-@rollout_app.command("start")
-def rollout_start(
-    ctx: typer.Context,
-    assistant: RolloutAssistant,
-    candidate: Annotated[int, typer.Option("--candidate", help="Version to roll out", min=1)],
-    control: Annotated[
-        int | None,
-        typer.Option("--control", help="Version users stay on (default: current)", min=1),
-    ] = None,
-    stages: Annotated[
-        str | None, typer.Option("--stages", help="Percentages, e.g. 10,50,100")
-    ] = None,
-    threshold: Annotated[
-        float | None, typer.Option("--threshold", help="Health ratio a stage needs (0.9)")
-    ] = None,
-    window: Annotated[
-        float | None, typer.Option("--window", help="Monitoring window per stage, seconds")
-    ] = None,
-    min_sample: Annotated[
-        int | None, typer.Option("--min-sample", help="Runs per side a stage needs")
-    ] = None,
-    tick: Annotated[
-        int | None, typer.Option("--tick", help="Seconds between the cron's ticks")
-    ] = None,
-    approval: Annotated[
-        bool | None,
-        typer.Option("--approval/--no-approval", help="Wait for approval before stage 1"),
-    ] = None,
-    by: By = None,
-    json_output: JsonOutput = False,
-) -> None:
-    """Propose a rollout of CANDIDATE; it waits for approval (unless --no-approval)."""
-    try:
-        percents = [int(p) for p in stages.split(",")] if stages else None
-    except ValueError:
-        raise typer.BadParameter(f"--stages {stages!r} is not a list like 10,50,100") from None
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        status = auren.rollout.start(
-            assistant,
-            candidate,
-            control,
-            stages=percents,
-            health_threshold=threshold,
-            window_seconds=window,
-            min_sample=min_sample,
-            tick_seconds=tick,
-            approval_required=approval,
-            by=by,
-        )
-    _print_status(status, json_output)
-
-
-@rollout_app.command("status")
-def rollout_status(
-    ctx: typer.Context, assistant: RolloutAssistant, json_output: JsonOutput = False
-) -> None:
-    """The assistant's current (or last) rollout and its whole history."""
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        status = auren.rollout.status(assistant)
-    _print_status(status, json_output)
-
-
-@rollout_app.command("approve")
-def rollout_approve(
-    ctx: typer.Context, assistant: RolloutAssistant, by: By = None, json_output: JsonOutput = False
-) -> None:
-    """Approve the plan: stage 1 starts."""
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        status = auren.rollout.approve(assistant, by=by)
-    _print_status(status, json_output)
-
-
-@rollout_app.command("reject")
-def rollout_reject(
-    ctx: typer.Context,
-    assistant: RolloutAssistant,
-    by: By = None,
-    reason: Reason = None,
-    json_output: JsonOutput = False,
-) -> None:
-    """Reject the plan: nothing is assigned, nothing changes."""
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        status = auren.rollout.reject(assistant, by=by, reason=reason)
-    _print_status(status, json_output)
-
-
-@rollout_app.command("abort")
-def rollout_abort(
-    ctx: typer.Context,
-    assistant: RolloutAssistant,
-    by: By = None,
-    reason: Reason = None,
-    json_output: JsonOutput = False,
-) -> None:
-    """Stop the rollout: everyone back on control, the assistant back on control."""
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        status = auren.rollout.abort(assistant, by=by, reason=reason)
-    _print_status(status, json_output)
-
-
-@rollout_app.command("advance")
-def rollout_advance(
-    ctx: typer.Context, assistant: RolloutAssistant, by: By = None, json_output: JsonOutput = False
-) -> None:
-    """End the current monitoring window now and decide the stage."""
-    with _errors_to_exit(), _state(ctx).client() as auren:
-        status = auren.rollout.advance(assistant, by=by)
-    _print_status(status, json_output)
+_add_plugins(app)
 
 
 def main() -> None:

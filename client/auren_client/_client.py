@@ -18,6 +18,7 @@ from auren_contract import (
     INGESTION_GRAPH,
     USER_GRAPHS,
     USER_HEADER,
+    assistant_ref,
     uploads_namespace,
 )
 from langgraph_sdk.client import LangGraphClient
@@ -28,7 +29,6 @@ from ._analysis import (
     AnalysisResult,
     AnalysisStream,
 )
-from ._assistants import AssistantsManager
 from ._devices import DeviceCalls
 from ._errors import (
     AurenError,
@@ -56,7 +56,6 @@ from ._models import DeviceConnection, IngestReport, MetricRow
 from ._pipeline import RunPipeline
 from ._progress import IngestProgress
 from ._retry import Retrier
-from ._rollout import RolloutManager
 from ._routes import Routes
 from ._settings import resolve_api_key, resolve_url
 from ._version import __version__
@@ -141,17 +140,6 @@ class AurenClient(DeviceCalls):
         """Close the HTTP connections (only those of a client it built itself)."""
         if self._owns_http:
             await self._http.aclose()
-
-    @property
-    def assistants(self) -> AssistantsManager:
-        """Assistants kept as files in ``assistants/``: sync, list, versions, diff, switch."""
-        return AssistantsManager(self._sdk, self._retrier)
-
-    @property
-    def rollout(self) -> RolloutManager:
-        """Staged rollouts of analysis assistant versions: start, status, approve, reject,
-        abort, advance. Needs a service API key."""
-        return RolloutManager(self._sdk, self._retrier, user_token=self._user_token)
 
     async def feedback(
         self, user_id: str, run_id: str, score: float, comment: str | None = None
@@ -468,7 +456,9 @@ class AurenClient(DeviceCalls):
         short. The run is streamed resumably: when the connection drops, the stream is
         joined again from the last event received (up to ``resume_attempts`` times), so
         no event is lost or repeated. Past ``timeout`` seconds the run is cancelled on
-        the server and :class:`AurenTimeoutError` is raised.
+        the server and :class:`AurenTimeoutError` is raised. ``assistant`` is an assistant's
+        name (``analysis-conservative``), its id, or ``analysis``: the server's default,
+        which is the synced ``analysis-standard`` (and its rollout) once there is one.
         """
         thread = await self.thread(user_id, ANALYSIS_GRAPH)
         run_input: dict[str, Any] = {"user_id": user_id, "request": request, "as_of": None}
@@ -477,7 +467,7 @@ class AurenClient(DeviceCalls):
         stream = AnalysisStream(self._sdk, thread, timeout, self._as(user_id))
         parts = self._sdk.runs.stream(
             thread,
-            assistant,
+            assistant_ref(assistant),
             input=run_input,
             context=dict(context) if context else None,
             stream_mode=STREAM_MODES,

@@ -16,12 +16,10 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from ._analysis import AnalysisEvent, AnalysisResult
-from ._assistants import SyncAssistantsManager
 from ._client import AurenClient
 from ._files import Source
 from ._ingest import Payload
 from ._models import DeviceConnection, IngestReport, MetricRow
-from ._rollout import SyncRolloutManager
 
 T = TypeVar("T")
 
@@ -80,16 +78,6 @@ class SyncAurenClient:
             self._call(self._client.aclose())
         finally:
             self._stop_loop()
-
-    @property
-    def assistants(self) -> SyncAssistantsManager:
-        """See :attr:`AurenClient.assistants`; the same methods, synchronous."""
-        return SyncAssistantsManager(self._client.assistants, self._call)
-
-    @property
-    def rollout(self) -> SyncRolloutManager:
-        """See :attr:`AurenClient.rollout`; the same methods, synchronous."""
-        return SyncRolloutManager(self._client.rollout, self._call)
 
     def feedback(self, user_id: str, run_id: str, score: float, comment: str | None = None) -> None:
         """See :meth:`AurenClient.feedback`."""

@@ -1,4 +1,5 @@
-"""Every file in assistants/ against its graph's context model, and the file rules of sync."""
+"""Every file in assistants/ against its graph's context model, and the file rules the
+server checks with jsonschema (`auren_graphs.assistants.schema`)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from auren_contract import assistant_id
 from pydantic import BaseModel, ValidationError
 
-from auren_client._assistants import (
-    AssistantFile,
-    InvalidAssistantFileError,
-    assistant_id,
-    context_problems,
-    load_assistant_file,
-    load_assistant_files,
-)
 from auren_graphs.analysis.context import AnalysisContext
+from auren_graphs.assistants.models import AssistantFile
+from auren_graphs.assistants.schema import file_problems
+from auren_ops import InvalidAssistantFileError, load_assistant_files
 
 REPO = Path(__file__).resolve().parents[2]
 ASSISTANTS = REPO / "assistants"
@@ -37,21 +34,27 @@ def _context_model(graph_id: str) -> type[BaseModel]:
     return schema
 
 
+def _raw(name: str) -> dict[str, Any]:
+    content: dict[str, Any] = json.loads((ASSISTANTS / f"{name}.json").read_text())
+    return content
+
+
 def _load(name: str) -> AssistantFile:
-    return load_assistant_file(ASSISTANTS / f"{name}.json")
+    return AssistantFile.model_validate(_raw(name))
 
 
 # -- the files in the repository --------------------------------------------------------
 
 
-def test_the_directory_loads_and_holds_the_required_assistants() -> None:
-    names = {f.name for f in load_assistant_files(ASSISTANTS)}
+def test_the_directory_holds_the_required_assistants() -> None:
+    names = {content["name"] for _, content in load_assistant_files(ASSISTANTS)}
     assert {"ingestion-default", "analysis-standard", "analysis-conservative"} <= names
+    assert "rollout-default" in names
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_file_fits_its_graphs_context_model(path: Path) -> None:
-    file = load_assistant_file(path)
+    file = AssistantFile.model_validate(json.loads(path.read_text()))
     assert file.graph_id in _graphs(), f"{path.name}: no graph {file.graph_id!r}"
     model = _context_model(file.graph_id)
     model.model_validate(file.context)
@@ -60,14 +63,13 @@ def test_file_fits_its_graphs_context_model(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_client_check_agrees_with_the_model_schema(path: Path) -> None:
-    file = load_assistant_file(path)
-    schema = _context_model(file.graph_id).model_json_schema()
-    assert context_problems(file.context, schema) == []
+def test_the_servers_check_agrees_with_the_model(path: Path) -> None:
+    raw = json.loads(path.read_text())
+    assert file_problems(raw, _context_model(raw["graph_id"]).model_json_schema()) == []
 
 
 def test_every_graph_has_an_assistant_file() -> None:
-    covered = {load_assistant_file(p).graph_id for p in FILES}
+    covered = {json.loads(p.read_text())["graph_id"] for p in FILES}
     assert set(_graphs()) <= covered, f"graphs without a file: {set(_graphs()) - covered}"
 
 
@@ -90,66 +92,81 @@ def test_assistant_ids_never_change() -> None:
     assert _load("analysis-standard").assistant_id == assistant_id("analysis-standard")
 
 
-# -- the client's schema check, against pydantic's verdict -------------------------------
+# -- the server's check (jsonschema), against pydantic's verdict -------------------------
 
 BAD_CONTEXTS: list[tuple[dict[str, Any], str]] = [
-    ({"swc_multipler": 1.0}, "not an option"),
-    ({"swc_multiplier": 0}, "must be > 0"),
-    ({"swc_multiplier": 3.5}, "must be <= 3"),
-    ({"alert_after_days": 0}, "must be >= 1"),
-    ({"alert_after_days": 1.5}, "must be of type integer"),
-    ({"alert_after_days": True}, "must be of type integer"),
-    ({"style": "long"}, "must be one of"),
-    ({"model": 4}, "must be of type string"),
+    ({"swc_multipler": 1.0}, "('swc_multipler' was unexpected); the graph's options are"),
+    ({"swc_multiplier": 0}, "0 is less than or equal to the minimum of 0"),
+    ({"swc_multiplier": 3.5}, "3.5 is greater than the maximum of 3"),
+    ({"alert_after_days": 0}, "0 is less than the minimum of 1"),
+    ({"alert_after_days": 1.5}, "1.5 is not of type 'integer'"),
+    ({"alert_after_days": True}, "True is not of type 'integer'"),
+    ({"style": "long"}, "context.style: 'long' is not one of ['concise', 'detailed']"),
+    ({"model": 4}, "4 is not of type 'string'"),
 ]
 
 
 @pytest.mark.parametrize(("context", "message"), BAD_CONTEXTS)
 def test_bad_context_is_refused_by_both(context: dict[str, Any], message: str) -> None:
-    problems = context_problems(context, AnalysisContext.model_json_schema())
+    raw = _raw("analysis-standard")
+    raw["context"].update(context)
+    problems = file_problems(raw, AnalysisContext.model_json_schema())
     assert any(message in p for p in problems), problems
     if set(context) <= set(AnalysisContext.model_fields):
         with pytest.raises(ValidationError):
             AnalysisContext.model_validate(context, strict=True)
 
 
-def test_no_context_schema_allows_no_keys() -> None:
-    assert context_problems({}, None) == []
-    assert context_problems({"x": 1}, None)
-
-
-# -- file rules --------------------------------------------------------------------------
-
-
-def _write(directory: Path, stem: str, **changes: Any) -> Path:
-    content = json.loads((ASSISTANTS / "analysis-standard.json").read_text())
-    content["name"] = stem
-    content.update(changes)
-    path = directory / f"{stem}.json"
-    path.write_text(json.dumps(content))
-    return path
+def test_a_graph_without_options_takes_none() -> None:
+    raw = {**_raw("ingestion-default"), "context": {}}
+    assert file_problems(raw, None) == []
+    assert file_problems({**raw, "context": {"x": 1}}, None)
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"name": "Other"}, "name must be lowercase"),
-        ({"name": "a-three"}, "must equal the file name"),
-        ({"description": " "}, "description must be a non-empty string"),
-        ({"context": []}, "context must be an object"),
-        ({"metadata": {}}, "metadata.version must be an integer"),
-        ({"metadata": {"version": "2"}}, "metadata.version must be an integer"),
-        ({"metadata": {"version": 1, "auren_file_hash": "x"}}, "reserved"),
-        ({"config": {}}, "unknown field 'config'"),
+        ({"name": "Other"}, "name: 'Other' must be lowercase letters"),
+        ({"description": " "}, "description: ' ' must say what the assistant is for"),
+        ({"context": []}, "context: [] is not of type 'object'"),
+        ({"metadata": {}}, "metadata: 'version' is a required property"),
+        ({"metadata": {"version": "2"}}, "metadata.version: '2' is not of type 'integer'"),
+        ({"metadata": {"version": 0}}, "metadata.version: 0 is less than the minimum of 1"),
+        ({"metadata": {"version": 1, "auren_file_hash": "x"}}, "'auren_file_hash' is reserved"),
+        ({"config": {}}, "('config' was unexpected)"),
     ],
 )
-def test_malformed_files_are_refused(tmp_path: Path, changes: dict[str, Any], message: str) -> None:
-    _write(tmp_path, "a-one", **changes)
+def test_malformed_files_are_refused_by_both(changes: dict[str, Any], message: str) -> None:
+    raw = {**_raw("analysis-standard"), **changes}
+    problems = file_problems(raw, AnalysisContext.model_json_schema())
+    assert any(message in p for p in problems), problems
+    with pytest.raises(ValidationError):
+        AssistantFile.model_validate(raw)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    raw = _raw("analysis-standard")
+    raw["context"].update(style="long", swc_multiplier=9)
+    raw["metadata"]["version"] = 0
+    assert len(file_problems(raw, AnalysisContext.model_json_schema())) == 3
+
+
+# -- file rules on the operator's side (auren_ops) ------------------------------------------
+
+
+def _write(directory: Path, stem: str, **changes: Any) -> Path:
+    content = {**_raw("analysis-standard"), "name": stem, **changes}
+    path = directory / f"{stem}.json"
+    path.write_text(json.dumps(content))
+    return path
+
+
+def test_a_file_is_named_as_its_assistant(tmp_path: Path) -> None:
+    _write(tmp_path, "a-one", name="a-three")
     _write(tmp_path, "a-two")
-    with pytest.raises(InvalidAssistantFileError) as caught:
+    with pytest.raises(InvalidAssistantFileError, match="must equal the file name") as caught:
         load_assistant_files(tmp_path)
-    assert message in str(caught.value)
-    assert "a-two" not in str(caught.value)
+    assert "a-two" not in str(caught.value) and "nothing was synced" in str(caught.value)
 
 
 def test_not_json_and_empty_directory(tmp_path: Path) -> None:
@@ -160,14 +177,12 @@ def test_not_json_and_empty_directory(tmp_path: Path) -> None:
         load_assistant_files(tmp_path)
 
 
-def test_content_hash_ignores_layout_but_not_values(tmp_path: Path) -> None:
+def test_content_hash_ignores_layout_but_not_values() -> None:
     original = _load("analysis-standard")
-    path = tmp_path / "analysis-standard.json"
-    path.write_text(json.dumps(original.content(), indent=None, sort_keys=True))
-    assert load_assistant_file(path).content_hash == original.content_hash
+    respelled = json.loads(json.dumps(original.content(), indent=None, sort_keys=True))
+    assert AssistantFile.model_validate(respelled).content_hash == original.content_hash
     changed = {**original.content(), "context": {**original.context, "swc_multiplier": 0.6}}
-    path.write_text(json.dumps(changed))
-    assert load_assistant_file(path).content_hash != original.content_hash
+    assert AssistantFile.model_validate(changed).content_hash != original.content_hash
 
 
 def test_server_metadata_records_the_file() -> None:

@@ -36,10 +36,14 @@ def test_every_python_package_is_in_its_distribution() -> None:
     from setuptools import find_packages
 
     server = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    found = set(find_packages(str(REPO), **server["packages"]["find"]))
+    finding = dict(server["packages"]["find"])
+    found: set[str] = set()
+    for where in finding.pop("where"):
+        found |= set(find_packages(str(REPO / where), **finding))
     on_disk = {
-        ".".join(path.parent.relative_to(REPO).parts)
-        for path in (REPO / "auren_graphs").rglob("__init__.py")
+        ".".join(path.parent.relative_to(root).parts)
+        for root, package in ((REPO, "auren_graphs"), (REPO / "ops", "auren_ops"))
+        for path in (root / package).rglob("__init__.py")
     }
     assert on_disk <= found, on_disk - found
     client = tomllib.loads((REPO / "client" / "pyproject.toml").read_text())["tool"]["setuptools"]

@@ -164,7 +164,12 @@ def _installed_packages() -> set[str]:
     from setuptools import find_packages
 
     setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    return {p.split(".")[0] for p in find_packages(str(REPO), **setuptools["packages"]["find"])}
+    finding = dict(setuptools["packages"]["find"])
+    return {
+        p.split(".")[0]
+        for where in finding.pop("where", ["."])
+        for p in find_packages(str(REPO / where), **finding)
+    }
 
 
 def _resolve_in_image(target: str, image: Dockerfile) -> object:

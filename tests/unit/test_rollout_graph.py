@@ -1,8 +1,8 @@
 """The rollout graph in-process: routers, and whole rollouts against a stand-in platform.
 
-The platform calls (assistant versions, crons) go to a small fake with the API's
-semantics (a new version becomes the latest; metadata merges); saver and store are
-in memory. Analysis runs are simulated by writing their records into the store.
+The platform calls (assistant versions) go to a small fake with the API's semantics (a
+new version becomes the latest; metadata merges); saver and store are in memory.
+Analysis runs are simulated by writing their records into the store.
 """
 
 from __future__ import annotations
@@ -10,24 +10,18 @@ from __future__ import annotations
 import copy
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+from auren_contract import active_rollouts_namespace, rollout_history_namespace
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
-from auren_graphs.rollout import nodes
-from auren_graphs.rollout.assignment import (
-    ACTIVE_KEY,
-    cohort_of,
-    finished,
-    history_namespace,
-    resolve,
-    rollout_namespace,
-    run_record,
-    write_run_record,
-)
+from auren_graphs.assignment import cohort_of, finished, resolve, run_record, write_run_record
+from auren_graphs.rollout import stages
 from auren_graphs.rollout.graph import (
     builder,
     route_after_approval_gate,
@@ -71,6 +65,8 @@ def test_route_after_monitor() -> None:
 def test_route_after_decide() -> None:
     options = {"stages": [10, 50, 100]}
     passed = {"passed": True}
+    waiting = {"passed": False, "waiting": True}
+    assert route_after_decide(state(options=options, verdict=waiting)) == "monitor"
     assert route_after_decide(state(options=options, verdict={"passed": False})) == "roll_back"
     assert route_after_decide(state(options=options, stage_index=0, verdict=passed)) == "assign"
     assert route_after_decide(state(options=options, stage_index=1, verdict=passed)) == "assign"
@@ -85,6 +81,11 @@ def test_history_is_bounded() -> None:
 
 
 # -- a stand-in for the server's API ------------------------------------------------------------
+
+
+def not_found() -> httpx.HTTPStatusError:
+    response = httpx.Response(404, request=httpx.Request("GET", "http://server"))
+    return httpx.HTTPStatusError("404", request=response.request, response=response)
 
 
 class FakeAssistants:
@@ -104,6 +105,8 @@ class FakeAssistants:
         self.latest = 3
 
     async def get(self, assistant_id: str) -> dict[str, Any]:
+        if assistant_id != ASSISTANT:
+            raise not_found()
         return copy.deepcopy(next(v for v in self.versions if v["version"] == self.latest))
 
     async def search(self, *, name: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
@@ -129,41 +132,15 @@ class FakeAssistants:
         return copy.deepcopy(version)
 
 
-class FakeCrons:
-    def __init__(self) -> None:
-        self.crons: dict[str, dict[str, Any]] = {}
-        self.created = 0
-
-    async def search(self, *, thread_id: str, limit: int = 10) -> list[dict[str, Any]]:
-        return [c for c in self.crons.values() if c["thread_id"] == thread_id]
-
-    async def delete(self, cron_id: str) -> None:
-        self.crons.pop(cron_id)
-
-
-class FakeHttp:
-    def __init__(self, crons: FakeCrons) -> None:
-        self.crons = crons
-
-    async def post(self, path: str, *, json: dict[str, Any]) -> dict[str, Any]:
-        thread = path.split("/")[2]
-        cron_id = str(uuid.uuid4())
-        self.crons.crons[cron_id] = {"cron_id": cron_id, "thread_id": thread, **json}
-        self.crons.created += 1
-        return self.crons.crons[cron_id]
-
-
 class FakePlatform:
     def __init__(self) -> None:
         self.assistants = FakeAssistants()
-        self.crons = FakeCrons()
-        self.http = FakeHttp(self.crons)
 
 
 @pytest.fixture
 def platform(monkeypatch: pytest.MonkeyPatch) -> FakePlatform:
     fake = FakePlatform()
-    monkeypatch.setattr(nodes, "_platform", lambda: fake)
+    monkeypatch.setattr("auren_graphs.platform.loopback", lambda: fake)
     return fake
 
 
@@ -196,12 +173,14 @@ class Rollout:
         return (await self.graph.aget_state(self.config)).next
 
     async def active(self) -> dict[str, Any]:
-        item = await self.store.aget(rollout_namespace(ASSISTANT), ACTIVE_KEY)
+        item = await self.store.aget(active_rollouts_namespace(), ASSISTANT)
         assert item is not None
         return dict(item.value)
 
     async def history(self) -> list[dict[str, Any]]:
-        items = await self.store.asearch(history_namespace(ASSISTANT, self.rollout_id), limit=100)
+        items = await self.store.asearch(
+            rollout_history_namespace(ASSISTANT, self.rollout_id), limit=100
+        )
         return sorted((i.value for i in items), key=lambda v: v["seq"])
 
     async def analyses(self, users: list[str], **outcome: Any) -> None:
@@ -258,10 +237,8 @@ async def test_healthy_rollout_goes_10_50_100_and_the_candidate_becomes_latest(
     assert await rollout.waiting_at() == ("approval_gate",)
     out = await rollout.resume({"decision": "approve", "by": "alice", "at": "2026-11-20T10:00:00Z"})
     assert (out["status"], out["percent"], out["stage_index"]) == ("rolling_out", 10, 0)
-    assert platform.crons.created == 1
-    [cron] = platform.crons.crons.values()
-    assert cron["command"] == {"resume": {"action": "tick", "source": "cron"}}
-    assert cron["schedule"] == "* * * * * */5"
+    active = await rollout.active()
+    assert (active["thread_id"], active["tick_seconds"]) == ("rollout-thread", 5)
     users = [u for group in users_by_bucket("r1").values() for u in group]
     for percent in (10, 50, 100):
         # A tick inside the window changes nothing.
@@ -290,7 +267,7 @@ async def test_healthy_rollout_goes_10_50_100_and_the_candidate_becomes_latest(
     assert latest["metadata"]["auren_restored_version"] == 2
     assert latest["metadata"]["auren_switched_from"] == 3
     assert (await rollout.active())["status"] == "completed"
-    assert platform.crons.crons == {}
+    assert latest["metadata"]["auren_rollout_id"] == "r1"
 
 
 async def test_bad_feedback_rolls_back_at_10_percent(platform: FakePlatform) -> None:
@@ -310,17 +287,40 @@ async def test_bad_feedback_rolls_back_at_10_percent(platform: FakePlatform) -> 
     assert latest["context"] == CONTROL and latest["metadata"]["auren_restored_version"] == 1
     active = await rollout.active()
     assert active["status"] == "rolled_back" and resolve(active, users[0]) is None
-    assert platform.crons.crons == {}
 
 
-async def test_too_few_runs_roll_back_too(platform: FakePlatform) -> None:
-    rollout = Rollout(InMemoryStore(), min_sample=5)
+async def test_too_few_runs_keep_waiting_until_they_come_or_a_forced_decision(
+    platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rollout = Rollout(InMemoryStore(), min_sample=2)
     await rollout.start()
     await rollout.resume({"decision": "approve"})
+    out = await rollout.resume({"action": "advance", "by": "ops"})
+    assert (out["status"], out["stage_index"], out["percent"]) == ("rolling_out", 0, 10)
+    assert "candidate has 0 finished runs, fewer than the minimum 2" in out["waiting"]
+    assert await rollout.waiting_at() == ("monitor",)
+    assert "fewer than the minimum 2" in (await rollout.active())["waiting"]
+    # The window over, every tick looks again: still short, nothing more recorded.
+    later = datetime.now(UTC) + timedelta(seconds=61)
+    monkeypatch.setattr(stages, "now", lambda: later)
+    await rollout.resume({"action": "tick"})
+    await rollout.resume({"action": "tick"})
+    events = [e["event"] for e in await rollout.history()]
+    assert events.count("stage_waiting") == 1 and "stage_failed" not in events
+    # The runs come: the next tick decides the stage on them.
+    users = [u for group in users_by_bucket("r1").values() for u in group]
+    await rollout.analyses(users)
+    out = await rollout.resume({"action": "tick"})
+    assert (out["stage_index"], out["percent"], out["waiting"]) == (1, 50, None)
+    assert (await rollout.active())["waiting"] is None
+    # At 50% nobody new ran: an operator forces the decision on what there is.
     out = await rollout.resume({"action": "advance"})
-    assert out["status"] == "rolled_back"
-    assert "candidate has 0 finished runs, fewer than the minimum 5" in out["reason"]
-    # Latest already behaved as control (v3): nothing written.
+    assert out["stage_index"] == 1 and out["waiting"]
+    out = await rollout.resume({"action": "advance", "force": True, "by": "ops"})
+    assert (out["stage_index"], out["percent"]) == (2, 100)
+    forced = [e for e in await rollout.history() if e["event"] == "stage_passed"][-1]
+    assert forced["forced"] is True and "decided early" in forced["reason"]
+    # Nothing was switched while waiting: the assistant is still control (v3).
     assert len(platform.assistants.versions) == 3
 
 
@@ -330,7 +330,7 @@ async def test_rejected_at_the_gate_changes_nothing(platform: FakePlatform) -> N
     out = await rollout.resume({"decision": "reject", "by": "bob", "reason": "not now"})
     assert out["status"] == "rejected" and out["reason"] == "rejected by bob: not now"
     assert out["percent"] == 0 and out["stage_index"] == -1
-    assert len(platform.assistants.versions) == 3 and platform.crons.created == 0
+    assert len(platform.assistants.versions) == 3
     assert [e["event"] for e in await rollout.history()] == ["proposed", "rejected"]
 
 
@@ -391,7 +391,8 @@ async def test_a_second_start_is_refused_and_the_first_rollout_waits_on(
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
-        ({"assistant": "nope"}, "no assistant named 'nope'"),
+        ({"assistant": "nope"}, "no assistant 'nope'"),
+        ({"rollout_id": "runs"}, "'runs' cannot be a rollout's id"),
         ({"candidate_version": 9}, "has no version 9 (it has v1, v2, v3)"),
         ({"candidate_version": 3}, "analyse alike: nothing to roll out"),
     ],

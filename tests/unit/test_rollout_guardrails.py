@@ -124,6 +124,19 @@ def test_too_few_runs_on_either_side_fails_with_the_sample_named() -> None:
     assert "control has 2" in verdict.reason
 
 
+def test_a_forced_decision_judges_the_runs_there_are_and_says_so() -> None:
+    few = metrics(healthy(2))
+    verdict = evaluate(few, metrics(healthy(20)), OPTIONS, require_sample=False)
+    assert verdict.passed and verdict.failing == []
+    assert "decided early: fewer than the minimum 5 runs" in verdict.reason
+    bad = metrics(healthy(2, feedback=0.0))
+    verdict = evaluate(bad, metrics(healthy(20, feedback=1.0)), OPTIONS, require_sample=False)
+    assert verdict.failing == ["feedback"] and "decided early" in verdict.reason
+    assert (
+        "decided early" not in evaluate(metrics(healthy(6)), metrics(healthy(20)), OPTIONS).reason
+    )
+
+
 def test_bad_feedback_fails_and_says_so() -> None:
     candidate = metrics(healthy(6, feedback=0.0))
     control = metrics(healthy(20, feedback=1.0))
@@ -201,7 +214,7 @@ def test_default_options() -> None:
     assert options.stages == [10, 50, 100]
     assert options.health_threshold == 0.9
     assert options.approval_required is True
-    assert options.tick_schedule() == "*/1 * * * *"
+    assert options.tick_seconds == 60
 
 
 @pytest.mark.parametrize(
@@ -219,22 +232,6 @@ def test_bad_stages_are_refused(stages: list[int], message: str) -> None:
         RolloutContext(stages=stages)
 
 
-@pytest.mark.parametrize(
-    ("seconds", "schedule"),
-    [
-        (1, "* * * * * */1"),
-        (5, "* * * * * */5"),
-        (60, "*/1 * * * *"),
-        (600, "*/10 * * * *"),
-        (3600, "0 * * * *"),
-    ],
-)
-def test_tick_schedules(seconds: int, schedule: str) -> None:
-    assert RolloutContext(tick_seconds=seconds).tick_schedule() == schedule
-
-
-def test_ticks_of_a_minute_or_more_are_whole_minutes() -> None:
-    with pytest.raises(ValidationError, match="whole minutes"):
-        RolloutContext(tick_seconds=90)
+def test_guardrail_thresholds_are_ratios() -> None:
     with pytest.raises(ValidationError, match=r"\(0, 1\]"):
         RolloutContext(guardrail_thresholds={"feedback": 1.5})

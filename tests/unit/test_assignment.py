@@ -1,4 +1,5 @@
-"""Buckets, cohorts, version resolution, and the analysis graph following a rollout."""
+"""Buckets, cohorts, version resolution, the default analysis assistant, and the analysis
+graph following a rollout (`auren_graphs.assignment`, which analysis and rollout share)."""
 
 from __future__ import annotations
 
@@ -10,24 +11,27 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import httpx
 import pytest
+from auren_contract import active_rollouts_namespace, assistant_id, rollout_runs_namespace
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
 from auren_graphs.analysis.context import AnalysisContext
 from auren_graphs.analysis.graph import builder as analysis_builder
-from auren_graphs.rollout.assignment import (
-    ACTIVE_KEY,
+from auren_graphs.assignment import (
+    DEFAULT_ANALYSIS_ASSISTANT,
+    PLATFORM_ASSISTANT_NAMESPACE,
     bucket,
     cohort_of,
-    context_hash,
     finished,
+    platform_assistant_id,
+    record_namespaces,
     resolve,
-    rollout_namespace,
     run_record,
-    runs_namespace,
     write_run_record,
 )
+from auren_graphs.rollout.records import context_hash
 from tests.support.identity import as_user
 from tests.unit.test_analysis_graph import END_DAY, history, seeded
 
@@ -55,7 +59,7 @@ def test_bucket_is_stable_across_calls_and_processes() -> None:
     assert bucket("user-alice", "r-1") == bucket("user-alice", "r-1") == 21
     assert [bucket(f"u{i}", "r-1") for i in range(5)] == [87, 40, 53, 62, 37]
     # Another interpreter with another hash seed agrees (no use of hash()).
-    code = "from auren_graphs.rollout.assignment import bucket; print(bucket('user-alice', 'r-1'))"
+    code = "from auren_graphs.assignment import bucket; print(bucket('user-alice', 'r-1'))"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "21", out.stderr
@@ -130,12 +134,15 @@ def user_in(cohort: str, percent: int) -> str:
     return next(u for i in range(1000) if cohort_of(u := f"u{i}", ROLLOUT, percent) == cohort)
 
 
-async def analyse(store: InMemoryStore, user: str, assistant_id: str | None) -> dict[str, Any]:
+async def analyse(
+    store: InMemoryStore, user: str, assistant: str | None, **context: Any
+) -> dict[str, Any]:
     graph = analysis_builder.compile(checkpointer=InMemorySaver(), store=store)
     config: dict[str, Any] = as_user(user, "analysis", str(uuid.uuid4()))
-    if assistant_id:
-        config["metadata"] = {"assistant_id": assistant_id, "run_id": str(uuid.uuid4())}
-    return await graph.ainvoke({"user_id": user, "as_of": END_DAY.isoformat()}, config)
+    if assistant:
+        config["metadata"] = {"assistant_id": assistant, "run_id": str(uuid.uuid4())}
+    run_input = {"user_id": user, "as_of": END_DAY.isoformat()}
+    return await graph.ainvoke(run_input, config, context=context or None)
 
 
 def band(out: dict[str, Any]) -> float:
@@ -146,7 +153,7 @@ def band(out: dict[str, Any]) -> float:
 async def test_the_analysis_uses_the_assigned_version_and_records_the_run(cohort: str) -> None:
     user = user_in(cohort, 50)
     store = await seeded(history(40, drop_last=7), user=user)
-    await store.aput(rollout_namespace("asst-1"), ACTIVE_KEY, active(50))
+    await store.aput(active_rollouts_namespace(), "asst-1", active(50))
     out = await analyse(store, user, "asst-1")
     assert (out["cohort"], out["rollout_id"]) == (cohort, ROLLOUT)
     assert out["assistant_version"] == (2 if cohort == "candidate" else 1)
@@ -154,7 +161,7 @@ async def test_the_analysis_uses_the_assigned_version_and_records_the_run(cohort
     assert plain["cohort"] is plain["assistant_version"] is None
     wide = cohort == "candidate"  # swc 1.0 doubles the band of 0.5
     assert math.isclose(band(out), band(plain) * (2 if wide else 1), rel_tol=1e-3)
-    records = await store.asearch(runs_namespace("asst-1"), limit=10)
+    records = await store.asearch(rollout_runs_namespace("asst-1"), limit=10)
     assert len(records) == 1
     record = records[0].value
     assert record["ok"] is True and record["cohort"] == cohort and record["user_id"] == user
@@ -165,20 +172,114 @@ async def test_the_analysis_uses_the_assigned_version_and_records_the_run(cohort
 
 async def test_no_rollout_no_record_and_the_runs_own_context() -> None:
     store = await seeded(history(40), user="u1")
-    await store.aput(rollout_namespace("asst-1"), ACTIVE_KEY, active(50, "rolled_back"))
+    await store.aput(active_rollouts_namespace(), "asst-1", active(50, "rolled_back"))
     out = await analyse(store, "u1", "asst-1")
     assert out["cohort"] is None and out["assistant_version"] is None
-    assert await store.asearch(runs_namespace("asst-1"), limit=10) == []
+    assert await store.asearch(rollout_runs_namespace("asst-1"), limit=10) == []
 
 
 async def test_feedback_merged_into_a_record_survives_its_final_write() -> None:
     user = user_in("candidate", 50)
     store = await seeded(history(40), user=user)
-    await store.aput(rollout_namespace("asst-1"), ACTIVE_KEY, active(50))
+    await store.aput(active_rollouts_namespace(), "asst-1", active(50))
     out = await analyse(store, user, "asst-1")
-    [item] = await store.asearch(runs_namespace("asst-1"), limit=10)
-    await store.aput(runs_namespace("asst-1"), item.key, {**item.value, "feedback_score": 0.2})
+    [item] = await store.asearch(rollout_runs_namespace("asst-1"), limit=10)
+    await store.aput(
+        rollout_runs_namespace("asst-1"), item.key, {**item.value, "feedback_score": 0.2}
+    )
     await write_run_record(store, {**item.value, "alerts": 5})
-    merged = (await store.aget(runs_namespace("asst-1"), item.key)).value  # type: ignore[union-attr]
+    merged = (await store.aget(rollout_runs_namespace("asst-1"), item.key)).value  # type: ignore[union-attr]
     assert merged["feedback_score"] == 0.2 and merged["alerts"] == 5
     assert out["cohort"] == "candidate"
+
+
+# -- the default analysis assistant stands in for the bare graph ---------------------------
+
+DEFAULT_ID = assistant_id(DEFAULT_ANALYSIS_ASSISTANT)
+BARE = platform_assistant_id("analysis")
+
+
+class FakeAssistants:
+    """The server's assistants API as the analysis reads it: only `get`."""
+
+    def __init__(self, synced: dict[str, dict[str, Any]]) -> None:
+        self.synced = synced
+        self.calls = 0
+
+    async def get(self, assistant: str) -> dict[str, Any]:
+        self.calls += 1
+        if assistant not in self.synced:
+            response = httpx.Response(404, request=httpx.Request("GET", "http://x"))
+            raise httpx.HTTPStatusError("404", request=response.request, response=response)
+        return self.synced[assistant]
+
+
+@pytest.fixture
+def server_assistants(monkeypatch: pytest.MonkeyPatch) -> FakeAssistants:
+    fake = FakeAssistants({})
+
+    class Loopback:
+        assistants = fake
+
+    monkeypatch.setattr("auren_graphs.platform.loopback", lambda: Loopback())
+    return fake
+
+
+def test_the_platforms_assistant_ids_are_what_langgraph_api_makes() -> None:
+    # In a process of its own: langgraph_api reads its runtime's settings at import.
+    code = "from langgraph_api.graph import NAMESPACE_GRAPH; print(NAMESPACE_GRAPH)"
+    env = {
+        **os.environ,
+        "REDIS_URI": "unused",
+        "DATABASE_URI": ":memory:",
+        "LANGGRAPH_RUNTIME_EDITION": "inmem",
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == str(PLATFORM_ASSISTANT_NAMESPACE), out.stderr[-2000:]
+    assert record_namespaces(BARE)[0] == rollout_runs_namespace(DEFAULT_ID)
+    assert record_namespaces("asst-1") == [rollout_runs_namespace("asst-1")]
+
+
+async def test_a_bare_run_uses_the_synced_default_and_its_rollout(
+    server_assistants: FakeAssistants,
+) -> None:
+    user = user_in("candidate", 50)
+    store = await seeded(history(40, drop_last=7), user=user)
+    plain = await analyse(store, user, BARE)  # nothing synced: the graph's own defaults
+    assert plain["assistant_id"] == BARE and plain["cohort"] is None
+    server_assistants.synced[DEFAULT_ID] = {"assistant_id": DEFAULT_ID, "context": CANDIDATE}
+    wide = await analyse(store, user, BARE)
+    assert wide["assistant_id"] == DEFAULT_ID and wide["cohort"] is None
+    assert math.isclose(band(wide), band(plain) * 2, rel_tol=1e-3)
+    # An option the caller sets on the run still applies over the default's version.
+    own = await analyse(store, user, BARE, swc_multiplier=0.5)
+    assert math.isclose(band(own), band(plain), rel_tol=1e-6)
+    # A rollout of the default assistant reaches runs of the bare graph.
+    await store.aput(active_rollouts_namespace(), DEFAULT_ID, active(50))
+    out = await analyse(store, user, BARE)
+    assert (out["cohort"], out["assistant_version"], out["assistant_id"]) == (
+        "candidate",
+        2,
+        DEFAULT_ID,
+    )
+    [record] = await store.asearch(rollout_runs_namespace(DEFAULT_ID), limit=10)
+    assert record.value["assistant_id"] == DEFAULT_ID and record.value["ok"] is True
+
+
+async def test_a_named_assistant_never_asks_for_the_default(
+    server_assistants: FakeAssistants,
+) -> None:
+    store = await seeded(history(40), user="u1")
+    await analyse(store, "u1", "asst-1")
+    await analyse(store, "u1", None)
+    assert server_assistants.calls == 0
+
+
+def test_analysis_never_imports_the_rollout() -> None:
+    code = (
+        "import sys, auren_graphs.analysis.graph; "
+        "print(sorted(m for m in sys.modules if m.startswith('auren_graphs.rollout')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

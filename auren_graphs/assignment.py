@@ -1,8 +1,12 @@
-"""Who gets which version during a rollout, where rollouts live in the store, run records.
+"""Which assistant version an analysis run uses, and the record it leaves for rollouts.
 
-Store layout (all under `("rollouts", assistant_id, ...)`, reachable by services only):
+Neutral ground between the analysis graph (which follows assignments and writes run
+records) and the rollout graph (which makes assignments and reads the records): both
+import this module, neither imports the other.
 
-- `("rollouts", assistant_id)` / `"active"`: the assistant's current (or last) rollout:
+Store layout (`auren_contract`, reachable by services only):
+
+- `("rollouts", "active")` / assistant id: the assistant's current (or last) rollout:
   id, status, stage, percentage, the candidate's and control's versions and contexts
   (copied from the assistant's versions when the rollout started), the plan.
 - `("rollouts", assistant_id, rollout_id)` / `"NNN-event"`: every decision, in order.
@@ -14,43 +18,48 @@ A user's bucket is a stable hash of (user id, rollout id) into 0-99; users whose
 is below the current stage's percentage get the candidate. Buckets never change during
 a rollout, so a user on the candidate at 10% stays on it at 50% and 100%, and a
 restarted server assigns everyone exactly as before.
+
+**The default analysis assistant.** A run of the bare `analysis` graph (the platform's
+own assistant of the graph, which clients use unless told otherwise) is served by the
+synced assistant `analysis-standard` when one exists: its current version, or the
+version its rollout assigns the user. So a rollout of the default assistant reaches
+everyone who asks for an analysis, and a switch of it changes what everyone gets.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import httpx
+from auren_contract import (
+    ANALYSIS_GRAPH,
+    Namespace,
+    active_rollouts_namespace,
+    assistant_id,
+    rollout_runs_namespace,
+)
 from langgraph.store.base import BaseStore
 
-from auren_graphs.analysis.context import AnalysisContext
+from auren_graphs import platform
 
 Cohort = Literal["candidate", "control"]
-Status = Literal[
-    "planning", "awaiting_approval", "rolling_out", "completed", "rolled_back", "rejected"
-]
 
-ACTIVE_KEY = "active"
-#: A rollout in one of these holds its assistant: no second one may start.
-ACTIVE_STATUSES: frozenset[str] = frozenset({"planning", "awaiting_approval", "rolling_out"})
-RUNS = "runs"
+#: The assistant that serves runs of the bare analysis graph, once it is synced.
+DEFAULT_ANALYSIS_ASSISTANT = "analysis-standard"
+#: langgraph-api's namespace of the assistant it makes for each graph
+#: (`langgraph_api.graph.NAMESPACE_GRAPH`; a unit test holds the two equal).
+PLATFORM_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 
 
-def rollout_namespace(assistant_id: str) -> tuple[str, ...]:
-    return ("rollouts", assistant_id)
-
-
-def history_namespace(assistant_id: str, rollout_id: str) -> tuple[str, ...]:
-    return ("rollouts", assistant_id, rollout_id)
-
-
-def runs_namespace(assistant_id: str) -> tuple[str, ...]:
-    return ("rollouts", assistant_id, RUNS)
+def platform_assistant_id(graph: str) -> str:
+    """The id of the assistant the platform makes for `graph` (runs naming the graph)."""
+    return str(uuid.uuid5(PLATFORM_ASSISTANT_NAMESPACE, graph))
 
 
 def bucket(user_id: str, rollout_id: str) -> int:
@@ -63,16 +72,9 @@ def cohort_of(user_id: str, rollout_id: str, percent: int) -> Cohort:
     return "candidate" if bucket(user_id, rollout_id) < percent else "control"
 
 
-def context_hash(context: Mapping[str, Any]) -> str:
-    """What an analysis version does, as a short hash: its context with every default filled."""
-    full = AnalysisContext.model_validate(dict(context)).model_dump(mode="json")
-    text = json.dumps(full, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 @dataclass(frozen=True)
 class Resolution:
-    """The version one analysis run uses, and why."""
+    """The version one analysis run uses under a rollout, and why."""
 
     rollout_id: str
     stage: int
@@ -99,18 +101,58 @@ def resolve(active: Mapping[str, Any] | None, user_id: str) -> Resolution | None
     )
 
 
-async def read_active(store: BaseStore, assistant_id: str) -> dict[str, Any] | None:
-    item = await store.aget(rollout_namespace(assistant_id), ACTIVE_KEY)
+async def read_active(store: BaseStore, assistant: str) -> dict[str, Any] | None:
+    """The assistant's current (or last) rollout record, if it ever had one."""
+    item = await store.aget(active_rollouts_namespace(), assistant)
     return dict(item.value) if item is not None else None
 
 
-async def resolve_for_run(
-    store: BaseStore, assistant_id: str | None, user_id: str
-) -> Resolution | None:
-    """The version an analysis run of `assistant_id` for `user_id` uses now (None: its own)."""
-    if not assistant_id:
-        return None
-    return resolve(await read_active(store, assistant_id), user_id)
+@dataclass(frozen=True)
+class RunVersion:
+    """What an analysis run of some assistant actually runs.
+
+    `assistant_id`: whose rollout and run records apply (None: no assistant at all);
+    `context`: the context to use instead of the run's own (None: the run's own);
+    `resolution`: set when a rollout assigned the version.
+    """
+
+    assistant_id: str | None = None
+    context: dict[str, Any] | None = None
+    resolution: Resolution | None = None
+
+
+async def current_version(assistant: str) -> dict[str, Any] | None:
+    """The assistant's current version from the server's own API; None when there is none."""
+    try:
+        return dict(await platform.loopback().assistants.get(assistant))
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return None
+        raise
+
+
+async def version_for_run(store: BaseStore, run_assistant: str | None, user_id: str) -> RunVersion:
+    """The version an analysis run of `run_assistant` for `user_id` uses now."""
+    if not run_assistant:
+        return RunVersion()
+    served, context = run_assistant, None
+    if run_assistant == platform_assistant_id(ANALYSIS_GRAPH):
+        default = await current_version(assistant_id(DEFAULT_ANALYSIS_ASSISTANT))
+        if default is not None:
+            served, context = str(default["assistant_id"]), dict(default.get("context") or {})
+    resolution = resolve(await read_active(store, served), user_id)
+    if resolution is not None:
+        context = resolution.context
+    return RunVersion(served, context, resolution)
+
+
+def record_namespaces(run_assistant: str) -> list[Namespace]:
+    """Where the run record of a run of `run_assistant` can be: under the default
+    analysis assistant first when the run was of the bare graph, then its own."""
+    own = rollout_runs_namespace(run_assistant)
+    if run_assistant != platform_assistant_id(ANALYSIS_GRAPH):
+        return [own]
+    return [rollout_runs_namespace(assistant_id(DEFAULT_ANALYSIS_ASSISTANT)), own]
 
 
 def utc_now() -> str:
@@ -159,7 +201,7 @@ def finished(
 
 async def write_run_record(store: BaseStore, record: Mapping[str, Any]) -> None:
     """Write a run record, keeping what was merged into it meanwhile (feedback)."""
-    namespace = runs_namespace(str(record["assistant_id"]))
+    namespace = rollout_runs_namespace(str(record["assistant_id"]))
     key = str(record["run_id"])
     existing = await store.aget(namespace, key)
     merged = {**(existing.value if existing is not None else {}), **record}
