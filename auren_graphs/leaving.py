@@ -10,6 +10,7 @@ vendor first, where it offers revocation), pending connect flows, webhook event 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ from auren_graphs.auth import OWNER
 from auren_graphs.devices import oauth, pending
 from auren_graphs.devices.vendors import vendor_api
 from auren_graphs.platform import loopback, server_store
-from auren_graphs.readings import Window, metric_rows
+from auren_graphs.readings import day_items, rows_of_item
 from auren_graphs.records import connections
 from auren_graphs.records.database import connection
 from auren_graphs.settings import get_settings
@@ -61,32 +62,42 @@ async def _all_items(store: BaseStore, namespace: tuple[str, ...]) -> list[Any]:
 
 
 async def export_archive(user_id: str) -> Path:
-    """The archive's path (a temporary file the caller removes once sent)."""
+    """The archive's path (a temporary file the caller removes once sent). Read here, in
+    the event loop; written in a worker thread (file I/O must not hold the loop)."""
     store = await server_store()
-    window = Window.of(_EPOCH, datetime.now(UTC).date() + timedelta(days=2))
+    last = datetime.now(UTC).date() + timedelta(days=2)
+    files: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for metric in await _metrics_with_data(store, user_id):
+        rows = [
+            row
+            async for item in day_items(store, user_id, metric, _EPOCH, last)
+            for row in rows_of_item(item.value, metric)
+        ]
+        counts[metric] = len(rows)
+        files[f"metrics/{metric}.jsonl"] = "".join(row.model_dump_json() + "\n" for row in rows)
+    findings = [item.value for item in await _all_items(store, findings_namespace(user_id))]
+    files["findings.jsonl"] = "".join(json.dumps(f) + "\n" for f in findings)
+    devices = [asdict(c) for c in await connections.connections_of(user_id)]
+    files["devices.json"] = json.dumps(devices, default=str, indent=1)
+    manifest = {
+        "user_id": user_id,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "rows_per_metric": counts,
+        "findings": len(findings),
+        "devices": len(devices),
+    }
+    files["manifest.json"] = json.dumps(manifest, indent=1)
+    return await asyncio.to_thread(_write_zip, files)
+
+
+def _write_zip(files: dict[str, str]) -> Path:
     fd, name = tempfile.mkstemp(prefix="auren-export-", suffix=".zip")
     os.close(fd)
-    path = Path(name)
-    counts: dict[str, int] = {}
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for metric in await _metrics_with_data(store, user_id):
-            rows = await metric_rows(store, user_id, metric, window)
-            counts[metric] = len(rows)
-            lines = "".join(row.model_dump_json() + "\n" for row in rows)
-            archive.writestr(f"metrics/{metric}.jsonl", lines)
-        findings = [item.value for item in await _all_items(store, findings_namespace(user_id))]
-        archive.writestr("findings.jsonl", "".join(json.dumps(f) + "\n" for f in findings))
-        devices = [asdict(c) for c in await connections.connections_of(user_id)]
-        archive.writestr("devices.json", json.dumps(devices, default=str, indent=1))
-        manifest = {
-            "user_id": user_id,
-            "exported_at": datetime.now(UTC).isoformat(),
-            "rows_per_metric": counts,
-            "findings": len(findings),
-            "devices": len(devices),
-        }
-        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
-    return path
+    with zipfile.ZipFile(name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return Path(name)
 
 
 async def _erase_store(store: BaseStore, user_id: str) -> int:

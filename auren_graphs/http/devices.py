@@ -23,6 +23,7 @@ from auren_graphs.identity import ACTING
 from auren_graphs.records.connections import Connection, ConnectionConflictError, connection_of
 from auren_graphs.records.connections import connect as store_connection
 from auren_graphs.records.connections import connections_of as stored_connections
+from auren_graphs.webhooks.runtime import runtime_of
 
 router = APIRouter(prefix="/users/{user_id}/devices", tags=["devices"])
 
@@ -99,14 +100,18 @@ class Disconnected(BaseModel):
 
 @router.delete("/{device}", response_model=Disconnected)
 async def disconnect_device(
-    user_id: ServedUser, device: Annotated[str, Depends(_device)]
+    request: Request, user_id: ServedUser, device: Annotated[str, Depends(_device)]
 ) -> Disconnected:
     """Disconnect `device`: revoke at the vendor where it offers revocation, delete the
     tokens, keep the data. Later webhooks for that vendor account are acknowledged and
     dropped."""
-    if await connection_of(user_id, device) is None:
+    found = await connection_of(user_id, device)
+    if found is None:
         raise HTTPException(404, f"{user_id} has no {device} connection")
-    return Disconnected(device=device, revoked=await connect.disconnect(user_id, device))
+    revoked = await connect.disconnect(user_id, device)
+    if found.vendor_user_id is not None:
+        runtime_of(request).forget_owner(device, found.vendor_user_id)
+    return Disconnected(device=device, revoked=revoked)
 
 
 @router.put(

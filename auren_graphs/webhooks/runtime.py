@@ -133,6 +133,12 @@ class WebhookRuntime:
             self._owners[(device, vendor_user)] = (found.user_id, now + ttl)
         return found.user_id
 
+    def forget_owner(self, device: str, vendor_user: str) -> None:
+        """A connection of this process changed: its account's owner is looked up again.
+        (Other processes keep theirs for up to `webhook_owner_cache_seconds`; their
+        worker then skips what the account no longer owns.)"""
+        self._owners.pop((device, vendor_user), None)
+
     async def acknowledge(
         self,
         vendor: str,

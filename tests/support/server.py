@@ -185,6 +185,9 @@ def running_server(
         yield server
     finally:
         server.stop()
+        if keep := os.environ.get("AUREN_KEEP_SERVER_LOGS"):  # a folder to keep them in
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(server.log_path, Path(keep) / f"server-{server.port}.log")
         shutil.rmtree(workdir, ignore_errors=True)
 
 
