@@ -198,13 +198,29 @@ METRICS: Final[dict[str, Metric]] = {
 }
 
 
+#: What people type for a metric, and the canonical name they mean.
+METRIC_ALIASES: Final[dict[str, str]] = {
+    "hr": "heart_rate",
+    "rhr": "resting_heart_rate",
+    "hrv": "hrv_rmssd",
+    "rmssd": "hrv_rmssd",
+    "sdnn": "hrv_sdnn",
+    "sleep": "sleep_duration",
+    "load": "training_load",
+    "temperature": "temperature_deviation",
+}
+
+
 def unknown_metric_message(name: object) -> str | None:
     """Why `name` is not a canonical metric (with the nearest names), or None."""
     if isinstance(name, str) and name in METRICS:
         return None
-    close = difflib.get_close_matches(str(name), list(METRICS), n=3, cutoff=0.5)
-    if not close:
-        close = [m for m in METRICS if str(name) and str(name) in m][:3]
+    alias = METRIC_ALIASES.get(str(name).lower())
+    # A prefix ("hrv") names a family: its metrics in catalog order (rMSSD first).
+    family = [m for m in METRICS if str(name) and m.startswith(str(name)) and m != alias]
+    close = ([alias] if alias else []) + family[: 2 if alias else 3]
+    close = close or difflib.get_close_matches(str(name), list(METRICS), n=3, cutoff=0.5)
+    close = close or [m for m in METRICS if str(name) and str(name) in m][:3]
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     return f"unknown metric {name!r}{hint} (every metric: `auren metrics --list`)"
 

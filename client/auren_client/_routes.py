@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from auren_contract import USER_HEADER
 
-from ._errors import AurenError
+from ._errors import AurenError, StatusError
 from ._retry import Retrier
 
 Refusals = Mapping[int, type[AurenError]]
@@ -58,8 +58,10 @@ class Routes:
             response = await self._http.request(
                 method, path, json=json, params=params, headers={USER_HEADER: user}
             )
-            if refusals and response.status_code in refusals:
-                raise refusals[response.status_code](_detail(response))
+            if refusals and (refused := refusals.get(response.status_code)):
+                if issubclass(refused, StatusError):
+                    raise refused(_detail(response), response.status_code)
+                raise refused(_detail(response))
             if not response.is_redirect:
                 response.raise_for_status()
             return response

@@ -190,3 +190,103 @@ def test_url_option_wins_over_environment(runner: CliRunner) -> None:
     assert result.exit_code == 1
     assert "http://127.0.0.1:9" in result.stderr
     assert state.api_key == "k"
+
+
+# -- metrics: names checked before any request, the catalog, default days ----------------
+
+
+def test_a_wrong_metric_fails_with_a_suggestion_before_any_request(
+    runner: CliRunner, fake: FakeServer
+) -> None:
+    result = runner.invoke(app, ["metrics", USER, "hrv"], obj=_state(fake))
+    assert result.exit_code == 1
+    assert "unknown metric 'hrv'; did you mean hrv_rmssd or hrv_sdnn?" in result.stderr
+    assert "auren metrics --list" in result.stderr
+    assert fake.requests == []
+
+
+def test_metrics_list_is_the_contracts_catalog(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["metrics", "--list", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = {row["name"]: row["unit"] for row in map(json.loads, result.stdout.splitlines())}
+    assert listed["hrv_rmssd"] == "ms" and listed["sleep_duration"] == "s"
+    assert len(listed) > 30
+
+
+def test_metrics_without_a_user_says_what_to_give(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["metrics"])
+    assert result.exit_code == 2
+    assert "give USER and METRIC" in result.output
+
+
+def test_metrics_default_to_the_last_30_days(runner: CliRunner, fake: FakeServer) -> None:
+    runner.invoke(app, ["metrics", USER, "steps", "--end", "2026-11-30"], obj=_state(fake))
+    assert fake.requests == [("GET", f"/users/{USER}/metrics/steps")]
+    runner.invoke(app, ["metrics", USER, "steps"], obj=_state(fake))
+    assert len(fake.requests) == 2
+
+
+# -- the report, devices, export, erase ---------------------------------------------------
+
+
+def test_report_writes_the_page(runner: CliRunner, fake: FakeServer, tmp_path: Path) -> None:
+    page = tmp_path / "r.html"
+    result = runner.invoke(
+        app, ["report", USER, "--days", "30", "--out", str(page)], obj=_state(fake)
+    )
+    assert result.exit_code == 0, result.output
+    assert page.read_text() == f"<html>report of {USER}, 30 days</html>"
+    assert f"wrote {page}" in result.stdout
+
+
+def test_report_refuses_too_few_days(runner: CliRunner, fake: FakeServer) -> None:
+    result = runner.invoke(app, ["report", USER, "--days", "3"], obj=_state(fake))
+    assert result.exit_code == 2
+    assert fake.requests == []
+
+
+def test_devices_connect_prints_the_vendors_url(runner: CliRunner, fake: FakeServer) -> None:
+    result = runner.invoke(app, ["devices", "connect", USER, "whoop"], obj=_state(fake))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"https://vendor.example/oauth?for={USER}"
+    assert "Open this URL" in result.stderr
+
+
+def test_devices_connect_refuses_a_vendor_without_an_api(
+    runner: CliRunner, fake: FakeServer
+) -> None:
+    result = runner.invoke(app, ["devices", "connect", USER, "apple_health"], obj=_state(fake))
+    assert result.exit_code == 1
+    assert "use oura or whoop" in result.stderr
+    assert fake.requests == []
+
+
+def test_devices_list_and_disconnect(runner: CliRunner, fake: FakeServer) -> None:
+    runner.invoke(app, ["connect", USER, "oura", "--vendor-user-id", "7XK"], obj=_state(fake))
+    listed = runner.invoke(app, ["devices", "list", USER], obj=_state(fake))
+    assert listed.exit_code == 0, listed.output
+    assert "oura" in listed.stdout and "connected" in listed.stdout and "7XK" in listed.stdout
+    gone = runner.invoke(app, ["devices", "disconnect", USER, "oura"], obj=_state(fake))
+    assert gone.exit_code == 0, gone.output
+    assert "oura disconnected from user-alice (revoked at the vendor)" in gone.stdout
+    again = runner.invoke(app, ["devices", "disconnect", USER, "whoop"], obj=_state(fake))
+    assert again.exit_code == 1
+    assert "whoop is not connected" in again.stderr
+
+
+def test_export_writes_the_archive(runner: CliRunner, fake: FakeServer, tmp_path: Path) -> None:
+    archive = tmp_path / "a.zip"
+    result = runner.invoke(app, ["export", USER, "--out", str(archive)], obj=_state(fake))
+    assert result.exit_code == 0, result.output
+    assert archive.read_bytes().startswith(b"PK")
+
+
+def test_erase_asks_first(runner: CliRunner, fake: FakeServer) -> None:
+    runner.invoke(app, ["connect", USER, "manual"], obj=_state(fake))
+    kept = runner.invoke(app, ["erase", USER], input="n\n", obj=_state(fake))
+    assert kept.exit_code == 1 and "Aborted" in kept.output
+    assert (USER, "manual") in fake.connections
+    erased = runner.invoke(app, ["erase", USER, "--yes"], obj=_state(fake))
+    assert erased.exit_code == 0, erased.output
+    assert f"erased {USER}: connections 1" in erased.stdout
+    assert (USER, "manual") not in fake.connections

@@ -122,6 +122,11 @@ class FakeServer:
             return self._user_thread(request, m.group(1), m.group(2))
         if m := re.fullmatch(r"/users/([^/]+)/devices(?:/([^/]+))?", path):
             return self._devices(method, m.group(1), m.group(2), body)
+        if (m := re.fullmatch(r"/users/([^/]+)(/report|/export)?", path)) and method != "PUT":
+            return self._leaving(method, m.group(1), m.group(2), request)
+        if method == "GET" and (m := re.fullmatch(r"/connect/([^/]+)", path)):
+            target = f"https://vendor.example/oauth?for={request.url.params['user']}"
+            return httpx.Response(307, headers={"location": target})
         if method == "GET" and (m := re.fullmatch(r"/users/([^/]+)/metrics/([^/]+)", path)):
             return self._metrics(m.group(1), m.group(2), request.url.params)
         if method == "POST" and (m := re.fullmatch(r"/threads/([^/]+)/runs/wait", path)):
@@ -134,7 +139,31 @@ class FakeServer:
         self.thread_creates.append({"user": user, "graph": graph, "as": _acting(request)})
         return httpx.Response(200, json={"graph": graph, "thread_id": f"thread-{user}-{graph}"})
 
+    def _leaving(
+        self, method: str, user: str, what: str | None, request: httpx.Request
+    ) -> httpx.Response:
+        """The report page, the export archive, and erasure of everything."""
+        if what == "/report":
+            days = request.url.params["days"]
+            return httpx.Response(200, text=f"<html>report of {user}, {days} days</html>")
+        if what == "/export":
+            return httpx.Response(200, content=b"PK\x05\x06" + bytes(18))  # an empty zip
+        if method == "DELETE":
+            removed = [k for k in self.connections if k[0] == user]
+            for key in removed:
+                del self.connections[key]
+            return httpx.Response(200, json={"connections": len(removed), "metrics": 0})
+        return httpx.Response(404, json={"detail": "no such route"})
+
     def _devices(self, method: str, user: str, device: str | None, body: Any) -> httpx.Response:
+        if method == "DELETE":
+            connection = self.connections.get((user, str(device)))
+            if connection is None:
+                return httpx.Response(404, json={"detail": f"{device} is not connected"})
+            connection["status"] = "disconnected"
+            return httpx.Response(
+                200, json={"device": device, "status": "disconnected", "revoked": True}
+            )
         if method == "GET":
             return httpx.Response(
                 200, json=[c for (u, _), c in self.connections.items() if u == user]
