@@ -267,6 +267,25 @@ class OpsClient:
         """End the window now; with `force`, decide even on too few runs."""
         return await self._answer(assistant, "advance", {"by": by, "force": force})
 
+    # -- the vendors' side ----------------------------------------------------------
+
+    async def oura_subscriptions(self) -> list[dict[str, Any]]:
+        """This deployment's Oura webhook subscriptions (type, callback, expiry)."""
+        return list(await self._json("GET", "/ops/oura/subscriptions"))
+
+    async def oura_subscribe(self) -> list[dict[str, Any]]:
+        """Create the Oura subscriptions AUREN needs that do not exist yet; all of them."""
+        return list(await self._json("POST", "/ops/oura/subscriptions"))
+
+    async def failed_webhooks(self) -> list[dict[str, Any]]:
+        """Webhook events that exhausted their retries, newest first (no bodies)."""
+        return list(await self._json("GET", "/ops/webhooks/failed"))
+
+    async def requeue_webhooks(self, ids: Sequence[int] | None = None) -> int:
+        """Make failed events due again (all of them without ``ids``); how many."""
+        answer = await self._json("POST", "/ops/webhooks/requeue", json={"ids": ids})
+        return int(answer["requeued"])
+
 
 class SyncOpsClient:
     """The same methods, synchronous (each call runs the async client to completion)."""
@@ -337,3 +356,15 @@ class SyncOpsClient:
 
     def advance_rollout(self, assistant: str, **kwargs: Any) -> RolloutStatus:
         return self._runner.run(self._client.advance_rollout(assistant, **kwargs))
+
+    def oura_subscriptions(self) -> list[dict[str, Any]]:
+        return self._runner.run(self._client.oura_subscriptions())
+
+    def oura_subscribe(self) -> list[dict[str, Any]]:
+        return self._runner.run(self._client.oura_subscribe())
+
+    def failed_webhooks(self) -> list[dict[str, Any]]:
+        return self._runner.run(self._client.failed_webhooks())
+
+    def requeue_webhooks(self, ids: Sequence[int] | None = None) -> int:
+        return self._runner.run(self._client.requeue_webhooks(ids))

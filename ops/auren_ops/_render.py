@@ -177,3 +177,18 @@ def print_status(status: RolloutStatus, json_output: bool) -> None:
         return
     for line in status_lines(status):
         typer.echo(line)
+
+
+def records(rows: list[dict[str, object]], json_output: bool) -> None:
+    """Rows the server answered: JSON lines, or a table of their keys."""
+    if json_output:
+        for row in rows:
+            typer.echo(json.dumps(row, default=str))
+        return
+    if not rows:
+        typer.echo("none")
+        return
+    table = Table(*rows[0])
+    for row in rows:
+        table.add_row(*(_dash(row.get(key)) for key in rows[0]))
+    _console().print(table)

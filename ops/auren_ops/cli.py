@@ -36,8 +36,18 @@ rollout_app = typer.Typer(
     "reject, abort, advance.",
     no_args_is_help=True,
 )
+vendors_app = typer.Typer(
+    name="oura", help="Oura webhook subscriptions of this deployment.", no_args_is_help=True
+)
+webhooks_app = typer.Typer(
+    name="webhooks",
+    help="Webhook events that exhausted their retries: list, requeue.",
+    no_args_is_help=True,
+)
 app.add_typer(assistants_app)
 app.add_typer(rollout_app)
+app.add_typer(vendors_app)
+app.add_typer(webhooks_app)
 
 
 @contextmanager
@@ -262,3 +272,44 @@ def rollout_advance(
     with _ops(ctx) as ops:
         status = ops.advance_rollout(assistant, by=by, force=force)
     render.print_status(status, json_output)
+
+
+# -- the vendors' side ----------------------------------------------------------------
+
+JsonRows = Annotated[bool, typer.Option("--json", help="Print one JSON object per row")]
+
+
+@vendors_app.command("subscriptions")
+def oura_subscriptions(ctx: typer.Context, json_output: JsonRows = False) -> None:
+    """This deployment's Oura webhook subscriptions and when each expires (the server
+    renews them before they do)."""
+    with _ops(ctx) as ops:
+        render.records(ops.oura_subscriptions(), json_output)
+
+
+@vendors_app.command("subscribe")
+def oura_subscribe(ctx: typer.Context, json_output: JsonRows = False) -> None:
+    """Create the Oura subscriptions AUREN needs that do not exist yet; Oura verifies
+    each by calling this deployment's /webhooks/oura (AUREN_PUBLIC_URL)."""
+    with _ops(ctx) as ops:
+        render.records(ops.oura_subscribe(), json_output)
+
+
+@webhooks_app.command("failed")
+def webhooks_failed(ctx: typer.Context, json_output: JsonRows = False) -> None:
+    """Webhook events that exhausted their retries, newest first, with their last error."""
+    with _ops(ctx) as ops:
+        render.records(ops.failed_webhooks(), json_output)
+
+
+@webhooks_app.command("requeue")
+def webhooks_requeue(
+    ctx: typer.Context,
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Event ids; none: every failed event")
+    ] = None,
+) -> None:
+    """Make failed events due again, with fresh attempts (after fixing what failed them)."""
+    with _ops(ctx) as ops:
+        count = ops.requeue_webhooks(ids or None)
+    typer.echo(f"requeued {count} events")

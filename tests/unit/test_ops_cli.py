@@ -234,3 +234,52 @@ def test_no_server_is_a_clear_error() -> None:
         Server({("GET", "/ops/assistants"): refuse}), "assistants", "list", "--dir", "nowhere"
     )
     assert result.exit_code == 1 and "cannot reach the AUREN server" in result.output
+
+
+def test_oura_subscriptions_and_subscribe() -> None:
+    subscription = {"id": "s1", "data_type": "daily_sleep", "event_type": "create",
+                    "expiration_time": "2027-03-01T00:00:00+00:00"}  # fmt: skip
+    answer: Handler = lambda r: httpx.Response(200, json=[subscription])  # noqa: E731
+    server = Server(
+        {("GET", "/ops/oura/subscriptions"): answer, ("POST", "/ops/oura/subscriptions"): answer}
+    )
+    listed = invoke(server, "oura", "subscriptions")
+    assert listed.exit_code == 0, listed.output
+    assert "daily_sleep" in listed.output and "2027-03-01" in listed.output
+    made = invoke(server, "oura", "subscribe", "--json")
+    assert json.loads(made.output) == subscription
+    assert [seen[:2] for seen in server.seen][-1] == ("POST", "/ops/oura/subscriptions")
+
+
+def test_oura_subscriptions_unavailable_says_why() -> None:
+    detail = "AUREN_PUBLIC_URL is not set: Oura cannot call this deployment back"
+    server = Server(
+        {
+            ("POST", "/ops/oura/subscriptions"): lambda r: httpx.Response(
+                503, json={"detail": detail}
+            )
+        }
+    )
+    result = invoke(server, "oura", "subscribe")
+    assert result.exit_code == 1 and "AUREN_PUBLIC_URL is not set" in result.output
+
+
+def test_failed_webhooks_listed_and_requeued() -> None:
+    failed = [{"id": 7, "vendor": "whoop", "user_id": "user-a", "attempts": 8,
+               "last_error": "gave up after 8 attempts: 500"}]  # fmt: skip
+    server = Server(
+        {
+            ("GET", "/ops/webhooks/failed"): lambda r: httpx.Response(200, json=failed),
+            ("POST", "/ops/webhooks/requeue"): lambda r: httpx.Response(
+                200, json={"requeued": len(json.loads(r.content)["ids"] or [1, 2])}
+            ),
+        }
+    )
+    listed = invoke(server, "webhooks", "failed")
+    assert listed.exit_code == 0, listed.output
+    assert "gave up after 8 attempts" in listed.output
+    some = invoke(server, "webhooks", "requeue", "7")
+    assert some.output.strip() == "requeued 1 events"
+    every = invoke(server, "webhooks", "requeue")
+    assert every.output.strip() == "requeued 2 events"
+    assert [seen[2] for seen in server.seen[1:]] == [{"ids": [7]}, {"ids": None}]
