@@ -97,7 +97,10 @@ class AurenClient(DeviceCalls):
         http_client: httpx.AsyncClient | None = None,
         token: str | None = None,
     ) -> None:
-        self.url = resolve_url(url)
+        try:
+            self.url = resolve_url(url)
+        except ValueError as exc:
+            raise InvalidArgumentError(str(exc)) from None
         # A user's token (a JWT from AUREN's issuer) instead of a service key: it
         # reaches only that user's data.
         api_key = None if token else resolve_api_key(api_key)
@@ -285,6 +288,11 @@ class AurenClient(DeviceCalls):
         """
         check_user(user_id)
         check_device(device)
+        if isinstance(path, str | os.PathLike) and not os.path.isfile(path):  # noqa: ASYNC240
+            raise InvalidArgumentError(
+                f"no file at {os.fspath(path)!r}: give the path of an Apple Health "
+                "export.xml or export.zip, or of a vendor's JSON document"
+            )
         with ExitStack() as stack:
             opened = open_source(path, stack)
             bar = stack.enter_context(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import httpx
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -31,6 +32,15 @@ class Retrier:
         self.url = url
         self.retries = retries
         self.backoff = backoff
+        # Until a call has reached the server, a refused connection means no server
+        # there (a wrong URL, `make dev` not started): said at once, not after backoff.
+        # Once it has answered, a refusal is a restart, worth waiting for.
+        self.reached = False
+
+    def _is_retryable(self, exc: BaseException) -> bool:
+        if not self.reached and isinstance(exc, httpx.ConnectError):
+            return False
+        return is_retryable(exc)
 
     def _policy(self) -> AsyncRetrying:
         return AsyncRetrying(
@@ -38,7 +48,7 @@ class Retrier:
             wait=wait_exponential_jitter(
                 multiplier=self.backoff, max=self.backoff * 16, jitter=self.backoff
             ),
-            retry=retry_if_exception(is_retryable),
+            retry=retry_if_exception(self._is_retryable),
             reraise=True,
         )
 
@@ -47,7 +57,9 @@ class Retrier:
         try:
             async for attempt in self._policy():
                 with attempt:
-                    return await fn()
+                    result = await fn()
+                    self.reached = True
+                    return result
         except Exception as exc:
             mapped = translate(exc, self.url)
             if mapped is exc:

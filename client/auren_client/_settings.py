@@ -14,8 +14,16 @@ JSON_FILE_LIMIT = 64 * 1024 * 1024
 
 
 def resolve_url(url: str | None) -> str:
-    """``url=`` wins, then ``AUREN_URL``, then the local ``make dev`` server."""
-    return (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    """``url=`` wins, then ``AUREN_URL``, then the local ``make dev`` server. A URL
+    without its scheme is refused here, saying so (rather than failing as "no server")."""
+    resolved = (url or os.environ.get(URL_ENV) or DEFAULT_URL).strip().rstrip("/")
+    scheme, _, rest = resolved.partition("://")
+    if not rest or scheme not in ("http", "https"):
+        raise ValueError(
+            f"the server URL {resolved!r} has no http:// or https://; write it in full, "
+            f"e.g. http://{rest or resolved} (url=, --url or {URL_ENV})"
+        )
+    return resolved
 
 
 def resolve_api_key(api_key: str | None) -> str | None:

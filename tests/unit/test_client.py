@@ -408,13 +408,35 @@ async def test_retries_5xx_then_succeeds(fake: FakeServer) -> None:
     assert fake.requests.count(("POST", f"/threads/{INGESTION_THREAD}/runs/wait")) == 3
 
 
-async def test_retries_connection_errors_then_succeeds(fake: FakeServer) -> None:
-    fake.fail("PUT", "/threads/ingestion$", httpx.ConnectError("connection refused"))
-    fake.fail("POST", "/runs/wait", httpx.ReadError("connection reset"))
+async def test_once_the_server_answered_connection_errors_are_retried(fake: FakeServer) -> None:
     async with fake.client(retries=2) as auren:
+        await auren.metrics(USER, "steps", date(2026, 11, 1), date(2026, 11, 2))
+        fake.fail("PUT", "/threads/ingestion$", httpx.ConnectError("connection refused"))
+        fake.fail("POST", "/runs/wait", httpx.ReadError("connection reset"))
         report = await auren.ingest(USER, "oura", {"data": []})
     assert report.accepted == 1
     assert fake.requests.count(("PUT", f"/users/{USER}/threads/ingestion")) == 2
+
+
+async def test_a_refused_first_connection_is_said_at_once(fake: FakeServer) -> None:
+    fake.fail("PUT", "/threads/ingestion$", httpx.ConnectError("connection refused"))
+    async with fake.client(retries=3, retry_backoff=5) as auren:
+        with pytest.raises(ConnectionFailedError, match="make dev"):
+            await asyncio.wait_for(auren.ingest(USER, "oura", {"data": []}), 2)
+    assert fake.requests == [("PUT", f"/users/{USER}/threads/ingestion")]
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:2024", "localhost:2024/", "ftp://auren.example"])
+def test_a_url_without_its_scheme_says_so(url: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="has no http:// or https://"):
+        AurenClient(url)
+
+
+async def test_a_missing_file_says_what_to_give(fake: FakeServer, tmp_path: Path) -> None:
+    async with fake.client() as auren:
+        with pytest.raises(InvalidArgumentError, match=r"no file at .*export\.xml or export\.zip"):
+            await auren.ingest_file(USER, "apple_health", tmp_path / "export.xml")
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize("status", [400, 409, 422])
