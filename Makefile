@@ -31,14 +31,17 @@ browser:
 	@test -x $(CHROMIUM) || echo "WARNING: no Chromium at $(CHROMIUM) and no apt-get: the browser tests will fail; install Chromium and set AUREN_CHROMIUM" >&2
 
 ## Run the service: langgraph dev with the AUREN graphs, data in the embedded Postgres
-## (or AUREN_POSTGRES_URI when set). Studio link is printed on start.
+## (or AUREN_POSTGRES_URI when set), through auren_graphs/devserver.py: it reads .env,
+## serves on 2024 or the next free port (saying so; PORT=N serves there or refuses a
+## taken one), and stops the embedded Postgres on Ctrl-C. Studio link printed on start.
+DEV_PORT = $(if $(filter file default,$(origin PORT)),--preferred-port $(PORT),--port $(PORT))
 dev: install
-	$(BIN)/langgraph dev --port $(PORT) --no-browser --n-jobs-per-worker $(N_JOBS)
+	$(BIN)/python -m auren_graphs.devserver $(DEV_PORT) --jobs $(N_JOBS)
 
-## The same on the dev server's own in-memory runtime (no Postgres; data kept in
-## .langgraph_api/ files and can be lost when killed): quick experiments only.
+## The same on the dev server's own in-memory runtime (threads, runs and the store in
+## .langgraph_api/ files, lost when killed): quick experiments only.
 dev-memory: install
-	$(BIN)/langgraph dev --config langgraph.platform.json --port $(PORT) --no-browser --n-jobs-per-worker $(N_JOBS)
+	$(BIN)/python -m auren_graphs.devserver $(DEV_PORT) --jobs $(N_JOBS) --config langgraph.platform.json
 
 ## The whole suite: lint, types, unit tests, then integration tests on a real server and Postgres.
 test: install lint typecheck

@@ -9,7 +9,8 @@ Nothing else in either code base spells these out again:
 - the canonical metric vocabulary: names, fixed units, kinds (`shared/brief/metrics.md`);
 - day numbers (a local calendar day as the integer YYYYMMDD);
 - the store namespaces, and the size above which a payload travels by reference;
-- how a user's thread id is derived from a server secret (so ids cannot be guessed).
+- how a user's thread id is derived from a server secret (so ids cannot be guessed);
+- where `make dev` says which URL it serves on.
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ def assistant_ref(assistant: str) -> str:
     except ValueError:
         return assistant_id(assistant)
 
+
+#: `make dev` writes `{"url", "pid"}` here (relative to where it runs) while it serves,
+#: so the CLI and `AurenClient()` started there find it even on another port.
+DEV_SERVER_FILE: Final = ".auren/dev-server.json"
 
 # ----------------------------------------------------------------------------- users
 

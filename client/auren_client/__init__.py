@@ -33,7 +33,7 @@ from ._errors import (
     UnexpectedResponseError,
 )
 from ._models import DeviceConnection, IngestReport, MetricRow, Rejection, Rejections
-from ._settings import DEFAULT_URL
+from ._settings import DEFAULT_URL, resolve_url
 from ._sync import SyncAurenClient
 from ._version import __version__
 
@@ -66,6 +66,7 @@ __all__ = [
     "SyncAurenClient",
     "UnexpectedResponseError",
     "__version__",
+    "resolve_url",
 ]
 
 # Public objects report this package as their home (as httpx does), so reprs,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
+
+from auren_contract import DEV_SERVER_FILE
 
 DEFAULT_URL = "http://127.0.0.1:2024"
 URL_ENV = "AUREN_URL"
@@ -14,9 +18,11 @@ JSON_FILE_LIMIT = 64 * 1024 * 1024
 
 
 def resolve_url(url: str | None) -> str:
-    """``url=`` wins, then ``AUREN_URL``, then the local ``make dev`` server. A URL
-    without its scheme is refused here, saying so (rather than failing as "no server")."""
-    resolved = (url or os.environ.get(URL_ENV) or DEFAULT_URL).strip().rstrip("/")
+    """``url=`` wins, then ``AUREN_URL``, then the ``make dev`` serving from this
+    directory, then ``make dev``'s own port. A URL without its scheme is refused here,
+    saying so (rather than failing later as "no server")."""
+    resolved = (url or os.environ.get(URL_ENV) or dev_server_url() or DEFAULT_URL).strip()
+    resolved = resolved.rstrip("/")
     scheme, _, rest = resolved.partition("://")
     if not rest or scheme not in ("http", "https"):
         raise ValueError(
@@ -33,3 +39,14 @@ def resolve_api_key(api_key: str | None) -> str | None:
     must not be sent to an AUREN server by accident.
     """
     return api_key or os.environ.get(API_KEY_ENV) or None
+
+
+def dev_server_url(directory: Path | None = None) -> str | None:
+    """The URL of the ``make dev`` running from ``directory`` (the current one), if it
+    still runs: it may serve on another port than 2024 when that one was taken."""
+    try:
+        found = json.loads(((directory or Path.cwd()) / DEV_SERVER_FILE).read_text())
+        os.kill(int(found["pid"]), 0)  # raises when that process is gone
+        return str(found["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

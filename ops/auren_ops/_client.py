@@ -22,7 +22,6 @@ import httpx
 from pydantic import BaseModel
 
 from auren_client import (
-    DEFAULT_URL,
     AuthenticationError,
     ConnectionFailedError,
     InvalidArgumentError,
@@ -30,6 +29,7 @@ from auren_client import (
     RequestRejectedError,
     ServerError,
     ServiceUnavailableError,
+    resolve_url,
 )
 from auren_graphs.assistants.models import (
     AssistantDiff,
@@ -116,7 +116,10 @@ class OpsClient:
         timeout: float = 120.0,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self.url = (url or os.environ.get("AUREN_URL") or DEFAULT_URL).rstrip("/")
+        try:
+            self.url = resolve_url(url)  # the client's rule: AUREN_URL, then `make dev`
+        except ValueError as exc:
+            raise InvalidArgumentError(str(exc)) from None
         key = api_key or os.environ.get("AUREN_API_KEY")
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(base_url=self.url, timeout=timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
-from auren_contract import INLINE_LIMIT
+from auren_contract import DEV_SERVER_FILE, INLINE_LIMIT
 
 from auren_client import (
     AurenClient,
@@ -889,3 +890,30 @@ async def test_sync_client_works_inside_a_running_loop(fake: FakeServer) -> None
         "http://fake:2024", http_client=fake.http_client(), retry_backoff=0
     ) as auren:
         assert auren.ingest(USER, "oura", {"data": []}).accepted == 1
+
+
+def test_the_dev_server_of_this_directory_is_found(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AUREN_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert AurenClient().url == "http://127.0.0.1:2024"  # nothing written: make dev's port
+    announced = tmp_path / DEV_SERVER_FILE
+    announced.parent.mkdir()
+    announced.write_text(json.dumps({"url": "http://127.0.0.1:2031", "pid": os.getpid()}))
+    assert AurenClient().url == "http://127.0.0.1:2031"
+    assert AurenClient("http://elsewhere:1").url == "http://elsewhere:1"
+    monkeypatch.setenv("AUREN_URL", "http://from-env:2")
+    assert AurenClient().url == "http://from-env:2"
+
+
+def test_a_dev_server_that_is_gone_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("AUREN_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    announced = tmp_path / DEV_SERVER_FILE
+    announced.parent.mkdir()
+    beyond_pid_max = 2**22 + 7  # no process can have it: a make dev killed outright
+    announced.write_text(json.dumps({"url": "http://127.0.0.1:2031", "pid": beyond_pid_max}))
+    assert AurenClient().url == "http://127.0.0.1:2024"
