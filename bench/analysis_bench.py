@@ -17,8 +17,8 @@ from auren_graphs.analysis.graph import builder
 from auren_graphs.canonical import Observation
 from auren_graphs.ingestion.storage import write_observations
 from bench.common import dev_server, header, row
-from tests.integration.payloads import oura_readiness_page, oura_sleep_page
 from tests.support.openai_standin import OpenAIStandIn
+from tests.support.payloads import oura_readiness_page, oura_sleep_page
 
 END = date(2026, 11, 20)
 

@@ -23,6 +23,7 @@ from reliability.load import sustained_load
 from reliability.postgres import postgres_outage
 from reliability.schema_fuzz import schema_fuzz
 from reliability.standins import standin_faults
+from tests.support.config import use_service_key
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m reliability")
     parser.add_argument("--quick", action="store_true", help="the CI-sized run")
     args = parser.parse_args()
+    use_service_key()  # the runner's clients act as a service on the servers it starts
     began = time.monotonic()
     attack_rows = asyncio.run(run_attacks())
     rows = asyncio.run(run(sizes(args.quick), args.quick))

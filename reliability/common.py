@@ -17,7 +17,7 @@ from langgraph_sdk import get_client
 
 from auren_graphs.canonical import METRICS
 from auren_graphs.webhooks import oura, whoop
-from tests.conftest import AUTH_ENV, SERVICE_KEY
+from tests.support.config import AUTH_ENV, SERVICE_KEY
 from tests.support.server import DevServer, running_server, server_env, throwaway_postgres
 
 OUT = Path(__file__).resolve().parent / "out"

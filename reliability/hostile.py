@@ -23,8 +23,8 @@ import httpx
 
 from auren_client import AurenClient, AurenError, InvalidPayloadError, ServerError
 from reliability.common import Row, garbage, healthy, stored_items
-from tests.conftest import SERVICE_KEY
-from tests.integration import payloads
+from tests.support import payloads
+from tests.support.config import SERVICE_KEY
 from tests.support.server import DevServer, throwaway_postgres
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"

@@ -32,7 +32,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.errors import NotFoundError
 
 from reliability.common import WEBHOOK_SECRETS, AttackRow
-from tests.conftest import JWT_SECRET, SERVICE_KEY
+from tests.support.config import JWT_SECRET, SERVICE_KEY
 from tests.support.server import DevServer
 from tests.support.users import sdk_as, user_thread
 

@@ -31,7 +31,7 @@ from reliability.identity import (
     canary_entries,
     token,
 )
-from tests.conftest import JWT_SECRET, SERVICE_KEY
+from tests.support.config import JWT_SECRET, SERVICE_KEY
 from tests.support.users import user_thread
 
 OVERWRITE = canary_entries(99.0, "alice-canary")  # Alice's entry id, another value

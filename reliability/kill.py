@@ -19,7 +19,7 @@ from typing import Any
 
 from auren_client import AurenClient, AurenError, ServerError
 from reliability.common import Row, row_ids, stored_items, timed_start
-from tests.conftest import SERVICE_KEY
+from tests.support.config import SERVICE_KEY
 from tests.support.server import DevServer
 
 ENTRIES_PER_CALL = 5

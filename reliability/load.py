@@ -32,7 +32,7 @@ from auren_client import AurenClient, AurenError, IngestReport, ServerError
 from auren_graphs.ingestion.normalizers import NORMALIZERS, NormalizeContext
 from bench.generate import HEADER, _day_records, oura_pages
 from reliability.common import Row, garbage, row_ids, stored_items
-from tests.conftest import SERVICE_KEY
+from tests.support.config import SERVICE_KEY
 from tests.support.server import DevServer
 
 SAMPLE_EVERY = 5.0  # seconds between samples of the server

@@ -23,7 +23,7 @@ import httpx
 from auren_client import AurenClient, AurenError
 from reliability.common import Row, reliability_env
 from reliability.kill import Ledger, audit, client_loop, manual_call
-from tests.conftest import SERVICE_KEY
+from tests.support.config import SERVICE_KEY
 from tests.support.server import DevServer, StoppablePostgres, running_server, stoppable_postgres
 
 PROBE_TIMEOUT = 30.0  # a probe answered later than this is a hang

@@ -36,7 +36,7 @@ from reliability.common import (
     signature_headers,
     stored_items,
 )
-from tests.conftest import JWT_SECRET, SERVICE_KEY
+from tests.support.config import JWT_SECRET, SERVICE_KEY
 from tests.support.server import DevServer
 
 TIMEOUT = 30.0

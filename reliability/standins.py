@@ -39,8 +39,8 @@ from reliability.common import (
     signature_headers,
     stored_items,
 )
-from tests.conftest import SERVICE_KEY
-from tests.integration import payloads
+from tests.support import payloads
+from tests.support.config import SERVICE_KEY
 from tests.support.openai_standin import OpenAIStandIn
 from tests.support.server import DevServer
 from tests.support.vendor_standins import VendorStandIn, WhoopNight, oura_document

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.support.config import AUTH_ENV, CLIENT_KEY_ENV
 from tests.support.openai_standin import OpenAIStandIn
 from tests.support.server import DevServer, running_server, server_env, throwaway_postgres
 
-FIXTURES = Path(__file__).parent / "fixtures"
-SERVICE_KEY = "test-service-key-6b1f"
-JWT_SECRET = "test-jwt-secret-0c7d9e"
-# Servers started by the suite enforce auth; the clients of this process (auren_client
-# and raw langgraph_sdk) send the service key by default. Tests of users pass tokens.
-os.environ["AUREN_API_KEY"] = SERVICE_KEY
-os.environ["LANGGRAPH_API_KEY"] = SERVICE_KEY
-ENCRYPTION_KEY = "n6YH2m3c3Yk9fB8S5z3H0yq1Q6wq5m2x9Jb8c7v6d5s="  # a test key, never a real one
-AUTH_ENV = {
-    "AUREN_SERVICE_API_KEYS": f"{SERVICE_KEY},second-key",
-    "AUREN_JWT_SECRET": JWT_SECRET,
-    "AUREN_ENCRYPTION_KEYS": ENCRYPTION_KEY,
-}
+
+@pytest.fixture(scope="session", autouse=True)
+def _clients_send_the_service_key() -> Iterator[None]:
+    """Servers started by the suite enforce auth; this process's clients send the
+    service key by default (set for the session, undone after it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in CLIENT_KEY_ENV.items():
+            patch.setenv(name, value)
+        yield
 
 
 @pytest.fixture(scope="session")

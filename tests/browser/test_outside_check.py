@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser
 
-from tests.integration import payloads
+from tests.support import payloads
 from tests.support.browser import assert_drawn, open_report
 from tests.support.server import DevServer
 

@@ -9,7 +9,7 @@ import pytest
 from langgraph_sdk import get_client
 
 from auren_client import AnalysisEvent, AurenClient
-from tests.integration import payloads
+from tests.support import payloads
 from tests.support.openai_standin import OpenAIStandIn
 from tests.support.server import DevServer
 

@@ -27,8 +27,8 @@ from auren_client import AurenClient, NotFoundError
 from auren_client._cli import app
 from auren_graphs.assistants.models import AssistantFile
 from auren_ops import InvalidAssistantFileError, OpsClient
-from tests.conftest import JWT_SECRET
-from tests.integration import payloads
+from tests.support import payloads
+from tests.support.config import JWT_SECRET
 from tests.support.openai_standin import OpenAIStandIn
 from tests.support.server import REPO, DevServer
 

@@ -13,8 +13,8 @@ import pytest
 from langgraph_sdk import get_client
 
 from auren_client import AurenClient, AuthenticationError
-from tests.conftest import JWT_SECRET, SERVICE_KEY
-from tests.integration import payloads
+from tests.support import payloads
+from tests.support.config import JWT_SECRET, SERVICE_KEY
 from tests.support.server import DevServer
 
 pytestmark = pytest.mark.integration

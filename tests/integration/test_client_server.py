@@ -12,8 +12,8 @@ import pytest
 from langgraph_sdk import get_client
 
 from auren_client import AurenClient, AurenTimeoutError
-from tests.conftest import SERVICE_KEY
-from tests.integration import payloads
+from tests.support import payloads
+from tests.support.config import SERVICE_KEY
 from tests.support.openai_standin import OpenAIStandIn
 from tests.support.server import DevServer
 

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 
 from auren_client import AurenClient, DeviceConnection
-from tests.conftest import AUTH_ENV, SERVICE_KEY
+from tests.support.config import AUTH_ENV, SERVICE_KEY
 from tests.support.oauth_standins import OuraStandIn, WhoopStandIn
 from tests.support.server import DevServer, free_port, running_server, server_env
 from tests.support.vendor_standins import WhoopNight

@@ -11,7 +11,7 @@ from auren_contract import INLINE_LIMIT
 from langgraph_sdk import get_client
 
 from auren_client import AurenClient, InvalidPayloadError
-from tests.integration import payloads
+from tests.support import payloads
 from tests.support.server import DevServer
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ from auren_contract import uploads_namespace
 from langgraph_sdk.errors import ConflictError, NotFoundError
 
 from auren_client import AurenClient
-from tests.conftest import AUTH_ENV, SERVICE_KEY
-from tests.integration import payloads
+from tests.support import payloads
+from tests.support.config import AUTH_ENV, SERVICE_KEY
 from tests.support.server import DevServer, running_server, server_env
 from tests.support.users import sdk_as, user_thread
 

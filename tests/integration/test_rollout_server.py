@@ -32,8 +32,8 @@ from auren_client import AurenClient, AuthenticationError
 from auren_client._cli import app
 from auren_graphs.assignment import bucket
 from auren_ops import OpsClient, RolloutConflictError, RolloutStatus
-from tests.conftest import AUTH_ENV, JWT_SECRET
-from tests.integration import payloads
+from tests.support import payloads
+from tests.support.config import AUTH_ENV, JWT_SECRET
 from tests.support.openai_standin import OpenAIStandIn
 from tests.support.server import REPO, DevServer, running_server, server_env
 

@@ -24,8 +24,8 @@ from psycopg.rows import dict_row
 
 from auren_client import AurenClient
 from auren_graphs.webhooks import oura, whoop
-from tests.conftest import AUTH_ENV, FIXTURES, SERVICE_KEY
-from tests.integration import payloads
+from tests.support import payloads
+from tests.support.config import AUTH_ENV, FIXTURES, SERVICE_KEY
 from tests.support.server import (
     DevServer,
     StoppablePostgres,

@@ -24,7 +24,7 @@ from auren_graphs.crypto import (
 from auren_graphs.identity import IdentityError, caller_of_run, require_operator, serving_user
 from auren_graphs.ingestion.graph import builder as ingestion_builder
 from auren_graphs.settings import Settings
-from tests.integration import payloads
+from tests.support import payloads
 from tests.support.identity import THREAD_KEY, as_service, as_system, as_user, thread_of
 
 # -- the rule ----------------------------------------------------------------------------

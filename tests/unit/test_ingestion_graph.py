@@ -11,7 +11,7 @@ from langgraph.store.memory import InMemoryStore
 
 from auren_graphs.ingestion.graph import builder, route_after_check_input, route_after_ingest
 from auren_graphs.ingestion.state import IngestError, IngestionState
-from tests.integration import payloads
+from tests.support import payloads
 from tests.support.identity import as_user
 
 
