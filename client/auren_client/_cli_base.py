@@ -27,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstrings' wrapped lines read as one paragraph
 )
 
 #: What commands print for a person; errors and progress go to stderr.

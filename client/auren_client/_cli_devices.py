@@ -15,6 +15,7 @@ from ._cli_data import print_ingest_report
 devices = typer.Typer(
     help="A user's devices: connect a vendor account, backfill, disconnect.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 app.add_typer(devices, name="devices")
 

@@ -22,27 +22,35 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="ops",
-    help="Operators: assistants kept as files, and staged rollouts (a service API key).",
+    help="Operators (a service API key): assistants kept as files, staged rollouts, "
+    "Oura subscriptions, failed webhook events.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 assistants_app = typer.Typer(
     name="assistants",
     help="Assistants kept as files (assistants/*.json): sync, list, versions, diff, switch.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 rollout_app = typer.Typer(
     name="rollout",
     help="Staged rollouts of an analysis assistant's version: start, status, approve, "
     "reject, abort, advance.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 vendors_app = typer.Typer(
-    name="oura", help="Oura webhook subscriptions of this deployment.", no_args_is_help=True
+    name="oura",
+    help="Oura webhook subscriptions of this deployment.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 webhooks_app = typer.Typer(
     name="webhooks",
     help="Webhook events that exhausted their retries: list, requeue.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 app.add_typer(assistants_app)
 app.add_typer(rollout_app)
