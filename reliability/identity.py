@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import jwt
 import psycopg
 from auren_contract import USER_HEADER, derive_thread_id
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import NotFoundError
 
 from reliability.common import WEBHOOK_SECRETS, AttackRow
-from tests.support.config import JWT_SECRET, SERVICE_KEY
+from tests.support.config import SERVICE_KEY
+from tests.support.config import user_token as token
 from tests.support.server import DevServer
 from tests.support.users import sdk_as, user_thread
 
@@ -45,11 +44,6 @@ CANARY_INGEST_TOKEN = INGEST_TOKEN_PREFIX + uuid.uuid4().hex
 #: The body deadline of the server under attack (AUREN_REQUEST_BODY_SECONDS).
 BODY_SECONDS = 5
 DAY = "2026-11-02"
-
-
-def token(sub: Any, *, ttl: float = 600, secret: str = JWT_SECRET, **claims: Any) -> str:
-    payload = {"sub": sub, "exp": int(time.time() + ttl), **claims}
-    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 def canary_entries(value: float, entry: str) -> dict[str, Any]:

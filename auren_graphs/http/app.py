@@ -53,6 +53,7 @@ from auren_graphs.http import (
 )
 from auren_graphs.http.errors import EXCEPTION_HANDLERS
 from auren_graphs.http.guard import RequestGuard
+from auren_graphs.http.openapi import describe
 from auren_graphs.http.startup import require_auth
 from auren_graphs.records.database import close_pool
 from auren_graphs.rollout.ticker import Ticker
@@ -94,6 +95,7 @@ app = FastAPI(
     redoc_url=None,
     lifespan=lifespan,
 )
+app.openapi = lambda: describe(app)  # type: ignore[method-assign]  # FastAPI's hook
 app.add_middleware(RequestGuard)
 for _kind, _handler in EXCEPTION_HANDLERS.items():
     app.add_exception_handler(_kind, _handler)

@@ -98,7 +98,11 @@ class Disconnected(BaseModel):
     )
 
 
-@router.delete("/{device}", response_model=Disconnected)
+@router.delete(
+    "/{device}",
+    response_model=Disconnected,
+    responses={404: {"description": "the user has no connection of this device"}},
+)
 async def disconnect_device(
     request: Request, user_id: ServedUser, device: Annotated[str, Depends(_device)]
 ) -> Disconnected:

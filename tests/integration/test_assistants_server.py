@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from auren_contract import assistant_id
 from langgraph_sdk import get_client
@@ -28,7 +26,7 @@ from auren_client._cli import app
 from auren_graphs.assistants.models import AssistantFile
 from auren_ops import InvalidAssistantFileError, OpsClient
 from tests.support import payloads
-from tests.support.config import JWT_SECRET
+from tests.support.config import user_token
 from tests.support.openai_standin import OpenAIStandIn
 from tests.support.server import REPO, DevServer
 
@@ -167,7 +165,7 @@ def _service_key() -> str:
 
 
 async def test_ops_routes_are_for_services_only(server: DevServer) -> None:
-    token = jwt.encode({"sub": "u1", "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256")
+    token = user_token("u1")
     async with httpx.AsyncClient(base_url=server.url) as http:
         for method, path in (
             ("GET", "/ops/assistants"),

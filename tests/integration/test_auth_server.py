@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from langgraph_sdk import get_client
 
 from auren_client import AurenClient, AuthenticationError
 from tests.support import payloads
 from tests.support.config import JWT_SECRET, SERVICE_KEY
+from tests.support.config import user_token as token
 from tests.support.server import DevServer
 
 pytestmark = pytest.mark.integration
-
-
-def token(user: str, *, ttl: float = 600, secret: str = JWT_SECRET) -> str:
-    return jwt.encode({"sub": user, "exp": int(time.time() + ttl)}, secret, algorithm="HS256")
 
 
 def as_user(server: DevServer, user: str) -> Any:

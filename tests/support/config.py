@@ -8,7 +8,11 @@ is called explicitly: by the suite's session fixture (`tests/conftest.py`) and b
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+from typing import Any
+
+import jwt
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SERVICE_KEY = "test-service-key-6b1f"
@@ -28,3 +32,9 @@ CLIENT_KEY_ENV = {"AUREN_API_KEY": SERVICE_KEY, "LANGGRAPH_API_KEY": SERVICE_KEY
 def use_service_key() -> None:
     """Make this process's clients send the service key (scripts; pytest uses a fixture)."""
     os.environ.update(CLIENT_KEY_ENV)
+
+
+def user_token(sub: Any, *, ttl: float = 600, secret: str = JWT_SECRET, **claims: Any) -> str:
+    """A user's token as AUREN's issuer would sign it (HS256, `sub`, `exp`)."""
+    payload = {"sub": sub, "exp": int(time.time() + ttl), **claims}
+    return jwt.encode(payload, secret, algorithm="HS256")
