@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
-from auren_client import AurenClient, AurenTimeoutError
+from auren_client import AurenClient, AurenTimeoutError, DeviceConflictError
 from tests.support import payloads
 from tests.support.config import SERVICE_KEY
 from tests.support.openai_standin import OpenAIStandIn
@@ -135,3 +136,23 @@ async def test_state_history_and_memory_of_one_user_only(
     assert {f["analyzer"] for f in sleep} == {"sleep"}
     assert analysis_state["narrative"]
     assert others == []
+
+
+async def test_one_vendor_account_to_twenty_users_at_once_binds_exactly_one(
+    server: DevServer,
+) -> None:
+    users = [f"user-race-{n:02d}-{uuid.uuid4().hex[:6]}" for n in range(20)]
+    account = f"race-{uuid.uuid4().hex[:8]}"
+    async with AurenClient(url=server.url, retries=0) as auren:
+        outcomes = await asyncio.gather(
+            *(auren.connect_device(user, "oura", vendor_user_id=account) for user in users),
+            return_exceptions=True,
+        )
+        kinds = Counter(type(outcome).__name__ for outcome in outcomes)
+        assert kinds == Counter({"DeviceConnection": 1, "DeviceConflictError": 19}), outcomes
+        conflict = next(o for o in outcomes if isinstance(o, DeviceConflictError))
+        assert "connected to another user" in str(conflict)
+        [winner] = [u for u, o in zip(users, outcomes, strict=True) if not isinstance(o, Exception)]
+        stored = {user: await auren.devices(user) for user in users}
+    assert [d.vendor_user_id for d in stored[winner]] == [account]
+    assert all(stored[user] == [] for user in users if user != winner)
