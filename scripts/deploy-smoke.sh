@@ -117,6 +117,10 @@ else
     if [[ -z $(setting LANGSMITH_API_KEY) && -z $(setting LANGGRAPH_CLOUD_LICENSE_KEY) ]]; then
         fail "set LANGSMITH_API_KEY or LANGGRAPH_CLOUD_LICENSE_KEY: the image refuses to start without one"
     fi
+    [[ -n $(setting LANGGRAPH_CLOUD_LICENSE_KEY) ]] ||
+        say "no LANGGRAPH_CLOUD_LICENSE_KEY: under Lite there is no custom auth, and AUREN refuses to start"
+    [[ -n $(setting AUREN_ENCRYPTION_KEYS) ]] ||
+        fail "AUREN_ENCRYPTION_KEYS is empty in .env: vendor tokens are sealed with it (see .env.example)"
     # `langgraph build` sends this directory as the build context and ADDs all of it.
     [[ -f .dockerignore ]] || fail "no .dockerignore: .env and .auren/ would be baked into the image"
     for private in .env .auren; do
