@@ -82,6 +82,9 @@ async def load_series(state: AnalysisState, runtime: Runtime[AnalysisContext]) -
         "narrative": "",
         "narrative_source": "",
         "fallback_reason": None,
+        # Written, not left to the field's default: only written channels reach the
+        # run's output, and a result must say which method made it.
+        "method_version": method.METHOD_VERSION,
         **rollout,
     }
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser
 
+from auren_graphs.analysis.method import METHOD_VERSION
 from tests.support import payloads
 from tests.support.browser import assert_drawn, open_report
 from tests.support.server import DevServer
@@ -69,6 +70,7 @@ async def test_analyze_then_the_report_in_chromium(
     done = auren(server, "analyze", months_of_data, "How is my recovery?")
     assert done.returncode == 0, done.stderr
     assert "loaded" in done.stderr and "findings; narrative by" in done.stderr
+    assert f"method {METHOD_VERSION};" in done.stderr  # the result says which method made it
     assert "evidence:" in done.stdout  # a finding with its rule's source and grade
     assert f"({END.isoformat()}," in done.stdout  # ... and the day it describes
 
