@@ -58,8 +58,8 @@ test-reliability: install
 	$(BIN)/pytest -q -p no:cacheprovider -m reliability
 
 lint: install
-	$(BIN)/ruff check auren_graphs ops client tests bench reliability
-	$(BIN)/ruff format --check auren_graphs ops client tests bench reliability
+	$(BIN)/ruff check auren_graphs ops client tests bench reliability examples
+	$(BIN)/ruff format --check auren_graphs ops client tests bench reliability examples
 
 typecheck: install
 	$(BIN)/mypy

@@ -21,7 +21,6 @@ from collections import Counter
 from typing import Any
 
 import httpx
-import jwt
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.core import NotSet
@@ -36,7 +35,7 @@ from reliability.common import (
     signature_headers,
     stored_items,
 )
-from tests.support.config import JWT_SECRET, SERVICE_KEY
+from tests.support.config import SERVICE_KEY, user_token
 from tests.support.server import DevServer
 
 TIMEOUT = 30.0
@@ -56,10 +55,11 @@ class Sender:
         self.http = httpx.Client(base_url=url, timeout=TIMEOUT)
         self.push_user = push_user
         self.push_headers = {"authorization": f"Bearer {push_token}", "x-auren-user": push_user}
-        user_token = jwt.encode(
-            {"sub": push_user, "exp": int(time.time()) + 3600}, JWT_SECRET, algorithm="HS256"
-        )
-        self.user_headers = {"authorization": f"Bearer {user_token}"}
+        self.user_headers = {"authorization": f"Bearer {user_token(push_user, ttl=3600)}"}
+        # DELETEs (erase, disconnect) go to a user of their own: erasing the push user
+        # would leave every later push unauthorized, and the parsers behind them unreached.
+        self.deleted_user = f"{push_user}-deleted"
+        self.deleted_headers = {"authorization": f"Bearer {user_token(self.deleted_user)}"}
         self.answers: Counter[str] = Counter()
         self.status_5xx = self.hangs = self.sent = 0
 
@@ -87,8 +87,12 @@ class Sender:
         if body is not None:
             headers["content-type"] = "application/json"
         self._one(case, body, headers)
-        case.path_parameters = {**(case.path_parameters or {}), "user_id": self.push_user}
-        self._one(case, body, {**headers, **self.user_headers})
+        deleting = case.method == "DELETE"
+        user = self.deleted_user if deleting else self.push_user
+        case.path_parameters = {**(case.path_parameters or {}), "user_id": user}
+        self._one(
+            case, body, {**headers, **(self.deleted_headers if deleting else self.user_headers)}
+        )
 
     def _one(self, case: Any, body: bytes | None, headers: dict[str, Any]) -> None:
         self.sent += 1

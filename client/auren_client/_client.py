@@ -493,7 +493,7 @@ class AurenClient(DeviceCalls):
             raise translate(exc, self.url) from exc
 
     async def analyze(
-        self, user_id: str, request: str = "How is my recovery?", **kwargs: Any
+        self, /, user_id: str, request: str = "How is my recovery?", **kwargs: Any
     ) -> AnalysisResult:
         """The same analysis without streaming: its final result."""
         result: AnalysisResult | None = None

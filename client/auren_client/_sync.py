@@ -4,24 +4,56 @@ Each ``SyncAurenClient`` owns one event loop running in a daemon thread, and the
 async client lives on that loop. A method hands its coroutine to the loop and
 waits for the result, so the logic exists once, in :class:`AurenClient`, and the
 sync client works the same inside or outside someone else's running event loop.
+Its methods are the async ones wrapped (same signatures, same documentation).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
-from collections.abc import Coroutine, Iterable, Iterator
-from datetime import date
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from ._analysis import AnalysisEvent, AnalysisResult
 from ._client import AurenClient
-from ._files import Source
-from ._ingest import Payload
-from ._models import DeviceConnection, IngestReport, MetricRow
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def _blocking(
+    method: Callable[Concatenate[AurenClient, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[SyncAurenClient, P], T]:
+    @functools.wraps(method)
+    def call(self: SyncAurenClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._call(method(self._client, *args, **kwargs))
+
+    return call
+
+
+def _streaming(
+    method: Callable[Concatenate[AurenClient, P], AsyncIterator[T]],
+) -> Callable[Concatenate[SyncAurenClient, P], Generator[T, None, None]]:
+    @functools.wraps(method)
+    def call(
+        self: SyncAurenClient, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Generator[T, None, None]:
+        stream = method(self._client, *args, **kwargs)  # events arrive as they are streamed
+
+        async def step() -> tuple[T] | None:
+            async for item in stream:
+                return (item,)
+            return None
+
+        try:
+            while (item := self._call(step())) is not None:
+                yield item[0]
+        finally:
+            if (aclose := getattr(stream, "aclose", None)) is not None:
+                self._call(aclose())
+
+    return call
 
 
 class SyncAurenClient:
@@ -79,138 +111,26 @@ class SyncAurenClient:
         finally:
             self._stop_loop()
 
-    def feedback(self, user_id: str, run_id: str, score: float, comment: str | None = None) -> None:
-        """See :meth:`AurenClient.feedback`."""
-        self._call(self._client.feedback(user_id, run_id, score, comment))
-
-    def connect_device(
-        self,
-        user_id: str,
-        device: str,
-        vendor_user_id: str | int | None = None,
-        *,
-        access_token: str | None = None,
-        ingest_token: str | None = None,
-    ) -> DeviceConnection:
-        """See :meth:`AurenClient.connect_device`."""
-        return self._call(
-            self._client.connect_device(
-                user_id,
-                device,
-                vendor_user_id,
-                access_token=access_token,
-                ingest_token=ingest_token,
-            )
-        )
-
-    def devices(self, user_id: str) -> list[DeviceConnection]:
-        """See :meth:`AurenClient.devices`."""
-        return self._call(self._client.devices(user_id))
-
-    def connect_url(self, user_id: str, vendor: str, *, return_to: str | None = None) -> str:
-        """See :meth:`AurenClient.connect_url`."""
-        return self._call(self._client.connect_url(user_id, vendor, return_to=return_to))
-
-    def backfill(self, user_id: str, vendor: str, *, days: int = 30, **kwargs: Any) -> IngestReport:
-        """See :meth:`AurenClient.backfill`."""
-        return self._call(self._client.backfill(user_id, vendor, days=days, **kwargs))
-
-    def disconnect(self, user_id: str, vendor: str) -> dict[str, Any]:
-        """See :meth:`AurenClient.disconnect`."""
-        return self._call(self._client.disconnect(user_id, vendor))
-
-    def export(self, user_id: str) -> bytes:
-        """See :meth:`AurenClient.export`."""
-        return self._call(self._client.export(user_id))
-
-    def erase(self, user_id: str) -> dict[str, int]:
-        """See :meth:`AurenClient.erase`."""
-        return self._call(self._client.erase(user_id))
-
-    def thread(self, user_id: str, graph: str = "ingestion") -> str:
-        """See :meth:`AurenClient.thread`."""
-        return self._call(self._client.thread(user_id, graph))
-
-    def ingest(
-        self, user_id: str, device: str, payload: Payload, *, timeout: float | None = 300.0
-    ) -> IngestReport:
-        """See :meth:`AurenClient.ingest`."""
-        return self._call(self._client.ingest(user_id, device, payload, timeout=timeout))
-
-    def ingest_batch(
-        self, user_id: str, device: str, payloads: Iterable[Payload], **kwargs: Any
-    ) -> IngestReport:
-        """See :meth:`AurenClient.ingest_batch`."""
-        return self._call(self._client.ingest_batch(user_id, device, payloads, **kwargs))
-
-    def ingest_file(
-        self,
-        user_id: str,
-        device: str,
-        path: Source,
-        *,
-        progress: bool = True,
-        batch_records: int = 20_000,
-        chunks_per_run: int = 4,
-        max_pending_runs: int = 8,
-        timeout: float | None = None,
-    ) -> IngestReport:
-        """See :meth:`AurenClient.ingest_file`."""
-        return self._call(
-            self._client.ingest_file(
-                user_id,
-                device,
-                path,
-                progress=progress,
-                batch_records=batch_records,
-                chunks_per_run=chunks_per_run,
-                max_pending_runs=max_pending_runs,
-                timeout=timeout,
-            )
-        )
-
-    def metrics(self, user_id: str, metric: str, start: date, end: date) -> list[MetricRow]:
-        """See :meth:`AurenClient.metrics`."""
-        return self._call(self._client.metrics(user_id, metric, start, end))
-
-    def report(self, user_id: str, *, days: int = 90, end: date | None = None) -> str:
-        """See :meth:`AurenClient.report`."""
-        return self._call(self._client.report(user_id, days=days, end=end))
-
-    def stream_analysis(
-        self, user_id: str, request: str = "How is my recovery?", **kwargs: Any
-    ) -> Iterator[AnalysisEvent]:
-        """See :meth:`AurenClient.stream_analysis`; events arrive as they are streamed."""
-        stream = self._client.stream_analysis(user_id, request, **kwargs)
-
-        async def step() -> AnalysisEvent | None:
-            return await anext(stream, None)
-
-        try:
-            while (event := self._call(step())) is not None:
-                yield event
-        finally:
-            self._call(stream.aclose())
-
-    def analyze(
-        self, user_id: str, request: str = "How is my recovery?", **kwargs: Any
-    ) -> AnalysisResult:
-        """See :meth:`AurenClient.analyze`."""
-        return self._call(self._client.analyze(user_id, request, **kwargs))
-
-    def state(self, user_id: str, graph: str = "ingestion") -> dict[str, Any]:
-        """See :meth:`AurenClient.state`."""
-        return self._call(self._client.state(user_id, graph))
-
-    def history(
-        self, user_id: str, graph: str = "ingestion", *, limit: int = 10
-    ) -> list[dict[str, Any]]:
-        """See :meth:`AurenClient.history`."""
-        return self._call(self._client.history(user_id, graph, limit=limit))
-
-    def memory(self, user_id: str, query: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
-        """See :meth:`AurenClient.memory`."""
-        return self._call(self._client.memory(user_id, query, **kwargs))
+    connect_device = _blocking(AurenClient.connect_device)
+    devices = _blocking(AurenClient.devices)
+    connect_url = _blocking(AurenClient.connect_url)
+    backfill = _blocking(AurenClient.backfill)
+    stream_backfill = _streaming(AurenClient.stream_backfill)
+    disconnect = _blocking(AurenClient.disconnect)
+    export = _blocking(AurenClient.export)
+    erase = _blocking(AurenClient.erase)
+    thread = _blocking(AurenClient.thread)
+    ingest = _blocking(AurenClient.ingest)
+    ingest_batch = _blocking(AurenClient.ingest_batch)
+    ingest_file = _blocking(AurenClient.ingest_file)
+    metrics = _blocking(AurenClient.metrics)
+    report = _blocking(AurenClient.report)
+    stream_analysis = _streaming(AurenClient.stream_analysis)
+    analyze = _blocking(AurenClient.analyze)
+    state = _blocking(AurenClient.state)
+    history = _blocking(AurenClient.history)
+    memory = _blocking(AurenClient.memory)
+    feedback = _blocking(AurenClient.feedback)
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._loop.is_closed():

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
-from auren_client import AurenClient, AurenTimeoutError, DeviceConflictError
+from auren_client import AurenClient, AurenTimeoutError, DeviceConflictError, SyncAurenClient
 from tests.support import payloads
 from tests.support.config import SERVICE_KEY
 from tests.support.openai_standin import OpenAIStandIn
@@ -156,3 +156,18 @@ async def test_one_vendor_account_to_twenty_users_at_once_binds_exactly_one(
         stored = {user: await auren.devices(user) for user in users}
     assert [d.vendor_user_id for d in stored[winner]] == [account]
     assert all(stored[user] == [] for user in users if user != winner)
+
+
+def test_the_sync_twin_streams_and_can_stop_half_way(server: DevServer, user_id: str) -> None:
+    with SyncAurenClient(url=server.url) as auren:
+        auren.ingest(user_id, "oura", payloads.oura_sleep_page(60, END, drop_last=5))
+        events = list(auren.stream_analysis(user_id, as_of=END))
+        stream = auren.stream_analysis(user_id, as_of=END)
+        first = next(stream)
+        stream.close()  # abandoned half-way: closed on the server side, the client usable
+        rows = auren.metrics(user_id, "hrv_rmssd", END, END)
+    kinds = [event.type for event in events]
+    assert kinds[0] == "progress" and kinds[-1] == "done" and "finding" in kinds
+    assert events[-1].result is not None and events[-1].result.method_version
+    assert first.type == "progress"
+    assert [row.value for row in rows] == [40.0]
