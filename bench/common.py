@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import psutil
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg import AsyncConnection
@@ -58,6 +59,36 @@ class PeakRss:
 
     def __enter__(self) -> PeakRss:
         threading.Thread(target=self._sample, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+
+
+@dataclass
+class OkProber:
+    """Times `GET /ok` every `interval` seconds until stopped; a failed probe counts as
+    the time it took to fail (its timeout at most)."""
+
+    url: str
+    interval: float = 0.1
+    timeout: float = 10.0
+    max_seconds: float = 0.0
+    count: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def _probe(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=self.timeout) as http:
+            while not self._stop.is_set():
+                start = time.perf_counter()
+                with suppress(httpx.HTTPError):
+                    http.get("/ok")
+                self.max_seconds = max(self.max_seconds, time.perf_counter() - start)
+                self.count += 1
+                self._stop.wait(self.interval)
+
+    def __enter__(self) -> OkProber:
+        threading.Thread(target=self._probe, daemon=True).start()
         return self
 
     def __exit__(self, *_: object) -> None:

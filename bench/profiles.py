@@ -1,0 +1,102 @@
+"""Sampling profiles of running processes with py-spy, summarised as top-function tables.
+
+`PySpy(pid, prefix)` records `pid` (and its subprocesses) until the block ends, writes the
+collapsed stacks to `prefix.txt` and a summary (the functions most often on the CPU, by
+self and by inclusive samples) to `prefix.md`. Without py-spy installed it does nothing
+but say so. `python -m bench.profiles STACKS.txt` prints the summary of a recording.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from types import TracebackType
+
+IDLE = ("select (selectors.py", "_worker (concurrent/futures/thread.py", "wait (threading.py")
+
+
+class PySpy:
+    def __init__(self, pid: int, prefix: Path, rate: int = 50) -> None:
+        self.pid, self.prefix, self.rate = pid, prefix, rate
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> PySpy:
+        binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        if not Path(binary).exists():
+            print("  (py-spy is not installed: no profile recorded)")
+            return self
+        self.prefix.parent.mkdir(parents=True, exist_ok=True)
+        self._proc = subprocess.Popen(
+            [
+                binary,
+                "record",
+                "-p",
+                str(self.pid),
+                "-f",
+                "raw",
+                "-o",
+                f"{self.prefix}.txt",
+                "-r",
+                str(self.rate),
+                "--subprocesses",
+                "--function",
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._proc is None:
+            return
+        self._proc.send_signal(signal.SIGINT)
+        try:
+            self._proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+        stacks = Path(f"{self.prefix}.txt")
+        if stacks.exists():
+            Path(f"{self.prefix}.md").write_text(summarise(stacks))
+
+
+def _frames(line: str) -> tuple[list[str], int]:
+    stack, _, count = line.rstrip().rpartition(" ")
+    return stack.split(";"), int(count)
+
+
+def summarise(stacks: Path, top: int = 25) -> str:
+    """Markdown tables of the busiest functions: self samples and inclusive samples."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in stacks.read_text().splitlines():
+        if not line.strip():
+            continue
+        frames, count = _frames(line)
+        if any(frames[-1].startswith(idle) for idle in IDLE):
+            continue  # a thread waiting for work
+        total += count
+        own[frames[-1]] += count
+        for frame in set(frames):
+            inclusive[frame] += count
+
+    def table(counter: Counter[str], title: str) -> str:
+        rows = [f"| {title} | samples | share |", "|---|---:|---:|"]
+        rows += [
+            f"| `{name}` | {n} | {100 * n / max(total, 1):.1f}% |"
+            for name, n in counter.most_common(top)
+        ]
+        return "\n".join(rows)
+
+    return f"{total} busy samples\n\n{table(own, 'self')}\n\n{table(inclusive, 'inclusive')}\n"
+
+
+if __name__ == "__main__":
+    print(summarise(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 25))
