@@ -45,7 +45,14 @@ from ._errors import (
     UnexpectedResponseError,
 )
 from ._ids import thread_id
-from ._models import DeviceConnection, IngestReport, MetricRow, Rejection, Rejections
+from ._models import (
+    DeviceConnection,
+    IngestReport,
+    MetricRow,
+    RecordOutcomes,
+    Rejection,
+    Rejections,
+)
 from ._rollout import (
     RolloutConflictError,
     RolloutDecision,
@@ -82,6 +89,7 @@ __all__ = [
     "KeyChange",
     "MetricRow",
     "NotFoundError",
+    "RecordOutcomes",
     "Rejection",
     "Rejections",
     "RequestRejectedError",

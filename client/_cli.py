@@ -132,6 +132,11 @@ def _print_report(report: IngestReport) -> None:
     typer.echo(f"updated     {report.updated}")
     typer.echo(f"skipped     {report.skipped_count}")
     typer.echo(f"rejected    {report.rejected_count}")
+    typer.echo(
+        "records by outcome: " + ", ".join(f"{k} {v}" for k, v in report.outcomes.to_dict().items())
+    )
+    for kind, count in sorted(report.ignored.items(), key=lambda item: -item[1]):
+        typer.echo(f"  ignored {kind}: {count}")
     for rejection in report.rejected:
         typer.echo(f"  {rejection.ref}: {rejection.reason}")
     if report.rejected_count > len(report.rejected):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from auren_graphs import observability
-from auren_graphs.canonical import Device, PayloadError
+from auren_graphs.canonical import Device, NormalizedBatch, PayloadError
 from auren_graphs.ingestion.context import IngestionContext
 from auren_graphs.ingestion.normalizers import DERIVATIONS, NormalizeContext, normalize
 from auren_graphs.ingestion.state import IngestError, IngestionState, Report
 from auren_graphs.ingestion.storage import devices_namespace, uploads_namespace, write_batch
+from auren_graphs.ingestion.uploads import upload_payload
 
 Update = dict[str, Any]
 
@@ -53,10 +55,10 @@ async def _next_payload(state: IngestionState, runtime: Runtime[IngestionContext
     if not state.uploads:
         return state.payload
     item = await _store(runtime).aget(uploads_namespace(state.user_id), state.uploads[state.cursor])
-    if item is None:
+    if item is None or item.value.get("payload") is None:
         # Already ingested and removed before a restart resumed this step.
         return None
-    return item.value.get("payload")
+    return item.value
 
 
 async def _ingest(
@@ -76,7 +78,11 @@ async def _ingest(
     if payload is not None:
         context = NormalizeContext(state.user_id, state.vendor_user_id)
         try:
-            batch = normalize(device, payload, context)
+            # In a worker thread: a large document takes a while, and the server's
+            # event loop keeps answering meanwhile.
+            batch = await asyncio.to_thread(
+                _normalize, device, payload, context, bool(state.uploads)
+            )
         except PayloadError as exc:
             await _discard_uploads(state, runtime, state.uploads[state.cursor :])
             return {**update, **_refuse("invalid_payload", str(exc))}
@@ -89,10 +95,20 @@ async def _ingest(
             records=batch.records_seen,
             rejected=batch.rejections,
             skipped=batch.skipped,
+            outcomes=batch.ledger.outcomes(counts.observation_codes, counts.interval_codes),
+            ignored=batch.ledger.ignored,
             limit=runtime.context.report_limit if runtime.context else 100,
         ).model_dump()
     await _discard_uploads(state, runtime, done[state.cursor :])
     return update
+
+
+def _normalize(
+    device: Device, payload: Any, context: NormalizeContext, staged: bool
+) -> NormalizedBatch:
+    """The payload (an upload item's value when `staged`) normalized by the device's normalizer."""
+    document = upload_payload(payload) if staged else payload
+    return normalize(device, document, context)
 
 
 async def ingest_oura(state: IngestionState, runtime: Runtime[IngestionContext]) -> Update:

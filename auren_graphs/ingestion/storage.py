@@ -20,14 +20,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
 from auren_graphs.canonical import (
+    ACCEPTED,
+    DUPLICATE,
     METRICS,
+    UPDATED,
     Device,
     NormalizedBatch,
     Observation,
@@ -56,24 +59,40 @@ def uploads_namespace(user_id: str) -> Namespace:
 
 @dataclass(slots=True)
 class WriteCounts:
-    """What a write did: values new to the store, already there, or changed."""
+    """What a write did: values new to the store, already there, or changed.
+
+    `observation_codes` and `interval_codes` hold the verdict on each value written, in
+    the order given (`ACCEPTED`, `UPDATED`, `DUPLICATE`; 0 when not counted), so that
+    the records they came from can be accounted for too.
+    """
 
     accepted: int = 0
     duplicates: int = 0
     updated: int = 0
+    observation_codes: bytearray = field(default_factory=bytearray)
+    interval_codes: bytearray = field(default_factory=bytearray)
 
     def add(self, other: WriteCounts) -> None:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.updated += other.updated
+        self.observation_codes += other.observation_codes
+        self.interval_codes += other.interval_codes
 
-    def count(self, old: object, new: object) -> None:
-        if old is None:
-            self.accepted += 1
-        elif old == new:
-            self.duplicates += 1
-        else:
-            self.updated += 1
+    def tally(self) -> WriteCounts:
+        """Value counts from the verdicts."""
+        codes = self.observation_codes + self.interval_codes
+        self.accepted = codes.count(ACCEPTED)
+        self.updated = codes.count(UPDATED)
+        self.duplicates = codes.count(DUPLICATE)
+        return self
+
+
+def verdict(old: object, new: object) -> int:
+    """`ACCEPTED` when there was nothing, `DUPLICATE` when equal, else `UPDATED`."""
+    if old is None:
+        return ACCEPTED
+    return DUPLICATE if old == new else UPDATED
 
 
 # ---------------------------------------------------------------- metric items
@@ -122,31 +141,34 @@ def _aggregate_row(parts: Mapping[str, list[Any]], device: str) -> dict[str, Any
 
 
 def merge_observations(
-    item: dict[str, Any], observations: Iterable[Observation], counts: WriteCounts | None
+    item: dict[str, Any],
+    observations: Iterable[tuple[int, Observation]],
+    codes: bytearray | None,
 ) -> bool:
-    """Merge observations of one (metric, day) into its item; True when it changed."""
+    """Merge observations of one (metric, day) into its item; True when it changed.
+
+    Each observation comes with its position in `codes`, where its verdict is written.
+    """
     rows: dict[str, dict[str, Any]] = {row["id"]: row for row in item["rows"]}
     parts: dict[str, list[Any]] = item["parts"]
     combined_devices: set[str] = set()
     changed = False
-    for obs in observations:
+    for index, obs in observations:
         if obs.combine == "replace":
-            new_row = _row(obs, obs.identity)
-            old_row = rows.get(obs.identity)
-            if counts is not None:
-                counts.count(old_row, new_row)
-            if old_row != new_row:
-                rows[obs.identity] = new_row
+            old: Any = rows.get(obs.identity)
+            new: Any = _row(obs, obs.identity)
+            if old != new:
+                rows[obs.identity] = new
                 changed = True
         else:
-            new_part = [obs.value, obs.device, obs.combine, obs.rank]
-            old_part = parts.get(obs.identity)
-            if counts is not None:
-                counts.count(old_part, new_part)
-            if old_part != new_part:
-                parts[obs.identity] = new_part
+            old = parts.get(obs.identity)
+            new = [obs.value, obs.device, obs.combine, obs.rank]
+            if old != new:
+                parts[obs.identity] = new
                 combined_devices.add(obs.device)
                 changed = True
+        if codes is not None:
+            codes[index] = verdict(old, new)
     for device in combined_devices:
         row = _aggregate_row(parts, device)
         if row is not None:
@@ -157,25 +179,25 @@ def merge_observations(
 
 
 async def write_observations(
-    store: BaseStore, user_id: str, observations: Iterable[Observation], *, count: bool = True
+    store: BaseStore, user_id: str, observations: Sequence[Observation], *, count: bool = True
 ) -> WriteCounts:
     """Merge observations into their (metric, day) items with one read and one write batch."""
-    groups: dict[tuple[str, str], list[Observation]] = defaultdict(list)
-    for obs in observations:
-        groups[(obs.metric, obs.day.isoformat())].append(obs)
-    keys = list(groups)
+    groups: dict[tuple[str, date], list[tuple[int, Observation]]] = defaultdict(list)
+    for index, obs in enumerate(observations):
+        groups[(obs.metric, obs.day)].append((index, obs))
+    keys = [(metric, day.isoformat()) for metric, day in groups]
     items = await store.abatch(
         [GetOp(metric_namespace(user_id, metric), day) for metric, day in keys]
     )
-    counts = WriteCounts()
+    codes = bytearray(len(observations)) if count else None
     puts: list[PutOp] = []
-    for (metric, day), found in zip(keys, items, strict=True):
+    for (metric, day), group, found in zip(keys, groups.values(), items, strict=True):
         value = _item_value(found) or _empty_item(metric, day)
-        if merge_observations(value, groups[(metric, day)], counts if count else None):
+        if merge_observations(value, group, codes):
             puts.append(PutOp(metric_namespace(user_id, metric), day, value, index=False))
     if puts:
         await store.abatch(puts)
-    return counts
+    return WriteCounts(observation_codes=codes or bytearray()).tally()
 
 
 def _item_value(found: Any) -> dict[str, Any] | None:
@@ -212,42 +234,55 @@ async def write_intervals(
     derivations: Mapping[str, Derivation],
 ) -> WriteCounts:
     """Keep raw intervals, then re-derive the daily values of every day they touch."""
-    counts = WriteCounts()
-    by_kind: dict[str, list[RawInterval]] = defaultdict(list)
-    for interval in intervals:
-        by_kind[interval.kind].append(interval)
+    codes = bytearray(len(intervals))
+    by_kind: dict[str, list[tuple[int, RawInterval]]] = defaultdict(list)
+    for index, interval in enumerate(intervals):
+        by_kind[interval.kind].append((index, interval))
     for kind, members in by_kind.items():
-        touched = await _merge_raw(store, user_id, kind, members, counts)
+        merged, touched = await _merge_raw(store, user_id, kind, members, codes)
         if touched:
-            derived = await _derive(store, user_id, kind, device, touched, derivations[kind])
+            known = {interval.identity: interval for _, interval in members}
+            intervals_around = await _intervals_around(store, user_id, kind, touched, merged, known)
+            derived = _derived_observations(
+                kind, device, touched, derivations[kind](intervals_around)
+            )
             await write_observations(store, user_id, derived, count=False)
-    return counts
+    return WriteCounts(interval_codes=codes).tally()
+
+
+RawItems = dict[str, dict[str, list[Any]]]
 
 
 async def _merge_raw(
     store: BaseStore,
     user_id: str,
     kind: str,
-    intervals: Sequence[RawInterval],
-    counts: WriteCounts,
-) -> set[date]:
-    """Merge intervals into their raw day items; return the local days whose data changed."""
+    intervals: Sequence[tuple[int, RawInterval]],
+    codes: bytearray,
+) -> tuple[RawItems, set[date]]:
+    """Merge intervals into their raw day items.
+
+    Returns every day item read (merged), by day, and the local days whose data changed.
+    """
     namespace = raw_namespace(user_id, kind)
-    groups: dict[str, list[RawInterval]] = defaultdict(list)
-    for interval in intervals:
-        groups[_interval_day(interval)].append(interval)
+    groups: dict[str, list[tuple[int, RawInterval]]] = defaultdict(list)
+    for index, interval in intervals:
+        groups[_interval_day(interval)].append((index, interval))
     days = list(groups)
     found = await store.abatch([GetOp(namespace, day) for day in days])
     touched: set[date] = set()
+    merged: RawItems = {}
     puts: list[PutOp] = []
     for day, item in zip(days, found, strict=True):
         value = _item_value(item) or {"day": day, "intervals": {}}
         stored: dict[str, list[Any]] = value["intervals"]
+        merged[day] = stored
         changed = False
-        for interval in groups[day]:
+        for index, interval in groups[day]:
             packed = _pack(interval)
-            counts.count(stored.get(interval.identity), packed)
-            if stored.get(interval.identity) != packed:
+            old = stored.get(interval.identity)
+            codes[index] = verdict(old, packed)
+            if old != packed:
                 stored[interval.identity] = packed
                 changed = True
                 touched.update(_days_between(interval.start.date(), interval.end.date()))
@@ -255,33 +290,48 @@ async def _merge_raw(
             puts.append(PutOp(namespace, day, value, index=False))
     if puts:
         await store.abatch(puts)
-    return touched
+    return merged, touched
 
 
-async def _derive(
+async def _intervals_around(
     store: BaseStore,
     user_id: str,
     kind: str,
-    device: Device,
     touched: set[date],
-    derivation: Derivation,
-) -> list[Observation]:
-    """Daily observations for the touched days, from the raw items around them.
+    merged: RawItems,
+    known: Mapping[str, RawInterval],
+) -> list[RawInterval]:
+    """The raw intervals of the touched days and one day either side.
 
     A night starts the evening before the day it belongs to, so one day either side of
-    the touched days is read as context; only touched days are written back.
+    the touched days is read as context. Days just merged are not read again, and the
+    intervals of this batch are taken as they are instead of unpacked.
     """
-    window = _days_between(min(touched) - timedelta(days=1), max(touched) + timedelta(days=1))
-    found = await store.abatch([GetOp(raw_namespace(user_id, kind), d.isoformat()) for d in window])
-    intervals = [
-        _unpack(kind, identity, packed)
-        for item in found
-        if isinstance(item, Item)
-        for identity, packed in item.value["intervals"].items()
+    window = [
+        d.isoformat()
+        for d in _days_between(min(touched) - timedelta(days=1), max(touched) + timedelta(days=1))
     ]
+    missing = [day for day in window if day not in merged]
+    found = await store.abatch([GetOp(raw_namespace(user_id, kind), day) for day in missing])
+    items = [merged[day] for day in window if day in merged]
+    items += [item.value["intervals"] for item in found if isinstance(item, Item)]
+    return [
+        known.get(identity) or _unpack(kind, identity, packed)
+        for stored in items
+        for identity, packed in stored.items()
+    ]
+
+
+def _derived_observations(
+    kind: str,
+    device: Device,
+    touched: set[date],
+    derived: Mapping[date, Mapping[str, float]],
+) -> list[Observation]:
+    """Daily observations of the touched days (only those are written back)."""
     return [
         Observation(metric, value, day, device, f"{device}:derived:{kind}:{metric}")
-        for day, values in derivation(intervals).items()
+        for day, values in derived.items()
         if day in touched
         for metric, value in values.items()
     ]
@@ -298,4 +348,4 @@ async def write_batch(
     counts = await write_observations(store, user_id, batch.observations)
     if batch.intervals:
         counts.add(await write_intervals(store, user_id, device, batch.intervals, derivations))
-    return counts
+    return counts.tally()

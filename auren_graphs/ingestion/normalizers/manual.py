@@ -99,9 +99,9 @@ def normalize(payload: object, ctx: NormalizeContext) -> NormalizedBatch:
     """
     entries = _entries_of(load_json(payload))
     builder = BatchBuilder("manual")
-    builder.batch.records_seen = len(entries)
     for index, raw in enumerate(entries):
         _normalize_entry(raw, index, ctx, builder)
+        builder.end_record(ref=f"manual:entries[{index}]")
     return builder.batch
 
 
