@@ -15,6 +15,7 @@ from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from auren_graphs.persistence.pool import use_fast_json
 from tests.support.server import DevServer, running_server, server_env
 
 OUT = Path(__file__).parent / "out"
@@ -32,6 +33,7 @@ async def postgres_store(uri: str) -> AsyncIterator[AsyncPostgresStore]:
     async with await AsyncConnection.connect(
         uri, autocommit=True, prepare_threshold=0, row_factory=dict_row
     ) as conn:
+        await use_fast_json(conn)
         store = AsyncPostgresStore(conn)
         await store.setup()
         yield store

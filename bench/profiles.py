@@ -45,6 +45,7 @@ class PySpy:
                 "--subprocesses",
                 "--function",
                 "--nonblocking",
+                "--gil",  # only samples holding the interpreter lock: Python's own CPU time
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -95,7 +96,8 @@ def summarise(stacks: Path, top: int = 25) -> str:
         ]
         return "\n".join(rows)
 
-    return f"{total} busy samples\n\n{table(own, 'self')}\n\n{table(inclusive, 'inclusive')}\n"
+    tables = f"{table(own, 'self')}\n\n{table(inclusive, 'inclusive')}"
+    return f"{total} samples holding the GIL\n\n{tables}\n"
 
 
 if __name__ == "__main__":
