@@ -303,10 +303,13 @@ class BatchBuilder:
         """Add one value; a missing value (None) is skipped, an implausible one rejected."""
         if value is None:
             return False
-        problem = plausibility_error(metric, value)
-        if problem is not None:
-            self.reject(identity, problem)
-            return False
+        spec = METRICS.get(metric)
+        # The common case checked inline (NaN fails the comparison); the rest says why.
+        if not (type(value) is float and spec is not None and spec.low <= value <= spec.high):
+            problem = plausibility_error(metric, value)
+            if problem is not None:
+                self.reject(identity, problem)
+                return False
         assert isinstance(value, int | float)
         if "\x00" in identity:
             self.reject(identity, f"{metric}: the record's identity holds a NUL character")

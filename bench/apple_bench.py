@@ -7,6 +7,7 @@ before anything is done with it. Then `auren ingest USER apple_health FILE` runs
 would run it, against `langgraph dev` on Postgres, while the client's and the server's
 RSS are sampled and a prober times `GET /ok` every 100 ms.
 
+AUREN_BENCH_INGEST_WORKERS sets the server's AUREN_INGEST_WORKERS.
 AUREN_BENCH_APPLE_INPROCESS=1 also runs the server's own pipeline in this process (parse,
 normalize, merge into Postgres) as a second baseline. AUREN_BENCH_PYSPY=DIR records the
 client and the server with py-spy (when installed) and writes their top functions there.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -31,7 +33,18 @@ from auren_graphs.ingestion.normalizers import DERIVATIONS, apple
 from auren_graphs.ingestion.normalizers.common import NormalizeContext
 from auren_graphs.ingestion.storage import write_batch
 from bench.apple_export import realistic_export
-from bench.common import OUT, OkProber, PeakRss, dev_server, header, mb, postgres_store, row
+from bench.common import (
+    OUT,
+    OkProber,
+    PeakRss,
+    cpu_of,
+    dev_server,
+    header,
+    mb,
+    postgres_processes,
+    postgres_store,
+    row,
+)
 from bench.profiles import PySpy
 
 GOAL_RATIO = 0.27
@@ -90,7 +103,9 @@ def _maybe(enabled: bool, factory: Any) -> Iterator[Any]:
 
 def through_server(path: Path, postgres_uri: str) -> dict[str, Any]:
     profile_dir = os.environ.get("AUREN_BENCH_PYSPY")
-    with dev_server(postgres_uri) as server, ExitStack() as stack:
+    workers = os.environ.get("AUREN_BENCH_INGEST_WORKERS")
+    extra = {} if workers is None else {"AUREN_INGEST_WORKERS": workers}
+    with dev_server(postgres_uri, **extra) as server, ExitStack() as stack:
         assert server.process is not None
         cli = Path(sys.executable).with_name("auren")
         env = {**os.environ, "AUREN_URL": server.url}
@@ -98,6 +113,8 @@ def through_server(path: Path, postgres_uri: str) -> dict[str, Any]:
         prober = stack.enter_context(OkProber(server.url))
         if profile_dir:
             stack.enter_context(PySpy(server.process.pid, Path(profile_dir) / "server"))
+        postgres_before = cpu_of(postgres_processes(postgres_uri))
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.Popen(
             [
@@ -118,6 +135,14 @@ def through_server(path: Path, postgres_uri: str) -> dict[str, Any]:
                 client_stack.enter_context(PySpy(proc.pid, Path(profile_dir) / "client"))
             out, err = proc.communicate()
         elapsed = time.perf_counter() - start
+        postgres_cpu = cpu_of(postgres_processes(postgres_uri)) - postgres_before
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the client, once waited for
+        client_cpu = (
+            children.ru_utime
+            + children.ru_stime
+            - children_before.ru_utime
+            - children_before.ru_stime
+        )
     if proc.returncode != 0:
         raise RuntimeError(f"auren ingest failed: {err.decode()[-2000:]}")
     return {
@@ -127,6 +152,7 @@ def through_server(path: Path, postgres_uri: str) -> dict[str, Any]:
         "ok_max": prober.max_seconds,
         "ok_count": prober.count,
         "report": json.loads(out),
+        "cpu": (client_cpu, server_rss.cpu_seconds, postgres_cpu),
     }
 
 
@@ -176,6 +202,12 @@ def run(postgres_uri: str, records: int | None = None) -> dict[str, float]:
     )
     row("client peak RSS", mb(served["client_rss"]), "goal < 150 MB")
     row("server peak RSS (API + workers)", mb(served["server_rss"]), "goal < 400 MB")
+    client_cpu, server_cpu, postgres_cpu = served["cpu"]
+    row(
+        "CPU: client / server (+ workers) / Postgres",
+        f"{client_cpu:.1f} / {server_cpu:.1f} / {postgres_cpu:.1f} s",
+        f"{(client_cpu + server_cpu + postgres_cpu) / seconds:.2f} cores busy on average",
+    )
     row(
         "GET /ok max latency during the import",
         f"{served['ok_max'] * 1000:,.0f} ms",

@@ -286,17 +286,18 @@ class AurenClient:
         *,
         progress: bool = True,
         batch_records: int = 20_000,
-        chunks_per_run: int = 4,
+        chunks_per_run: int = 16,
         max_pending_runs: int = 8,
         timeout: float | None = None,  # noqa: ASYNC109  (bounds the whole file)
     ) -> IngestReport:
         """Ingest a file (a path or a binary stream) without loading it whole.
 
         An Apple Health ``export.xml`` or ``export.zip`` is cut into documents of
-        ``batch_records`` records, uploaded one by one, with a run started every
-        ``chunks_per_run`` of them while the upload goes on; the reports of all runs
-        are summed. A JSON document is read whole (up to 64 MiB) and ingested as one
-        payload. ``progress`` shows a bar on stderr when it is a terminal.
+        ``batch_records`` records, uploaded one by one (packed), with runs started while
+        the upload goes on: the first on one document, each next on twice as many, up to
+        ``chunks_per_run``; the reports of all runs are summed. A JSON document is read
+        whole (up to 64 MiB) and ingested as one payload. ``progress`` shows a bar on
+        stderr when it is a terminal.
         """
         check_label("user_id", user_id)
         check_device(device)

@@ -1,11 +1,13 @@
 """Keeping the server busy while the client is still uploading.
 
-Chunks are uploaded one after another; every ``chunks_per_run`` of them a run is
-started on the user's thread without waiting for it (runs enqueue there and the
-server works through them in order). At most ``max_pending`` runs are in flight:
-when that many are, the oldest is awaited first, so a fast client cannot pile up
-an unbounded backlog of uploads on a slow server. At the end every run is awaited
-in the order it was started and their reports are summed.
+Chunks are uploaded one after another; once enough have gathered a run is started on
+the user's thread without waiting for it (runs enqueue there and the server works
+through them in order). The first run takes one chunk, so the server starts at once;
+each next run takes twice as many, up to ``chunks_per_run``: a run's first upload is
+the one the server cannot read ahead, so fewer, larger runs keep it busier. At most
+``max_pending`` runs are in flight: when that many are, the oldest is awaited first,
+so a fast client cannot pile up an unbounded backlog of uploads on a slow server. At
+the end every run is awaited in the order it was started and their reports are summed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class RunPipeline:
         self._chunks_per_run = chunks_per_run
         self._max_pending = max_pending
         self._keys: list[str] = []
+        self._run_size = 1
         self._pending: deque[asyncio.Task[IngestReport]] = deque()
         self.report = IngestReport()
         self.runs = 0
@@ -35,7 +38,8 @@ class RunPipeline:
         """Take one uploaded chunk; start a run once enough have gathered."""
         self._raise_early_failure()
         self._keys.append(upload_key)
-        if len(self._keys) >= self._chunks_per_run:
+        if len(self._keys) >= min(self._run_size, self._chunks_per_run):
+            self._run_size *= 2
             await self._launch()
 
     async def finish(self) -> IngestReport:

@@ -135,7 +135,7 @@ class SyncAurenClient:
         *,
         progress: bool = True,
         batch_records: int = 20_000,
-        chunks_per_run: int = 4,
+        chunks_per_run: int = 16,
         max_pending_runs: int = 8,
         timeout: float | None = None,
     ) -> IngestReport:

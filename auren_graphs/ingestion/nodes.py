@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from auren_graphs import observability
-from auren_graphs.canonical import Device, NormalizedBatch, PayloadError
+from auren_graphs.canonical import Device, PayloadError
+from auren_graphs.ingestion import worker
 from auren_graphs.ingestion.context import IngestionContext
-from auren_graphs.ingestion.normalizers import DERIVATIONS, NormalizeContext, normalize
+from auren_graphs.ingestion.normalizers import DERIVATIONS, NormalizeContext
 from auren_graphs.ingestion.state import IngestError, IngestionState, Report
-from auren_graphs.ingestion.storage import devices_namespace, uploads_namespace, write_batch
-from auren_graphs.ingestion.uploads import upload_payload
+from auren_graphs.ingestion.storage import devices_namespace, uploads_namespace, write_prepared
+from auren_graphs.ingestion.worker import Normalized
 
 Update = dict[str, Any]
 
@@ -51,14 +53,40 @@ async def _discard_uploads(
         await store.adelete(uploads_namespace(state.user_id), key)
 
 
-async def _next_payload(state: IngestionState, runtime: Runtime[IngestionContext]) -> Any:
-    if not state.uploads:
-        return state.payload
-    item = await _store(runtime).aget(uploads_namespace(state.user_id), state.uploads[state.cursor])
+async def _upload_value(
+    state: IngestionState, runtime: Runtime[IngestionContext], key: str
+) -> dict[str, Any] | None:
+    item = await _store(runtime).aget(uploads_namespace(state.user_id), key)
     if item is None or item.value.get("payload") is None:
         # Already ingested and removed before a restart resumed this step.
         return None
-    return item.value
+    return dict(item.value)
+
+
+async def _reading(
+    device: Device,
+    state: IngestionState,
+    runtime: Runtime[IngestionContext],
+    context: NormalizeContext,
+) -> Awaitable[Normalized] | None:
+    """This step's payload being read (in the worker for uploads), or None when there is
+    none; the run's next upload starts being read too, while this one is written."""
+    if not state.uploads:
+        if state.payload is None:
+            return None
+        return worker.normalized(device, state.payload, context, staged=False)
+    key = state.uploads[state.cursor]
+    reading: Awaitable[Normalized] | None = worker.claim((state.user_id, key))
+    if reading is None:
+        value = await _upload_value(state, runtime, key)
+        if value is not None:
+            reading = asyncio.ensure_future(worker.normalized(device, value, context, staged=True))
+    for following in state.uploads[state.cursor + 1 : state.cursor + 1 + worker.depth()]:
+        if not worker.prefetching((state.user_id, following)):
+            value = await _upload_value(state, runtime, following)
+            if value is not None:
+                worker.prefetch((state.user_id, following), device, value, context)
+    return reading
 
 
 async def _ingest(
@@ -69,24 +97,24 @@ async def _ingest(
     A staged upload is deleted once its data is written; the last one also clears the
     thread's `uploads`, so the next run on the thread starts clean.
     """
-    payload = await _next_payload(state, runtime)
+    context = NormalizeContext(state.user_id, state.vendor_user_id)
+    reading = await _reading(device, state, runtime, context)
     done = state.uploads[: state.cursor + 1]
     last = state.cursor + 1 >= len(state.uploads)
     update: Update = {"payload": None, "cursor": state.cursor + 1}
     if last:
         update["uploads"] = []
-    if payload is not None:
-        context = NormalizeContext(state.user_id, state.vendor_user_id)
+    if reading is not None:
         try:
-            # In a worker thread: a large document takes a while, and the server's
-            # event loop keeps answering meanwhile.
-            batch = await asyncio.to_thread(
-                _normalize, device, payload, context, bool(state.uploads)
-            )
+            result = await reading
         except PayloadError as exc:
-            await _discard_uploads(state, runtime, state.uploads[state.cursor :])
+            rest = state.uploads[state.cursor :]
+            worker.forget([(state.user_id, key) for key in rest])
+            await _discard_uploads(state, runtime, rest)
             return {**update, **_refuse("invalid_payload", str(exc))}
-        counts = await write_batch(_store(runtime), state.user_id, device, batch, DERIVATIONS)
+        batch = result.batch
+        store = _store(runtime)
+        counts = await write_prepared(store, state.user_id, device, result.prepared, DERIVATIONS)
         observability.record_ingest(device, counts, batch)
         update["report"] = state.report.including(
             accepted=counts.accepted,
@@ -101,14 +129,6 @@ async def _ingest(
         ).model_dump()
     await _discard_uploads(state, runtime, done[state.cursor :])
     return update
-
-
-def _normalize(
-    device: Device, payload: Any, context: NormalizeContext, staged: bool
-) -> NormalizedBatch:
-    """The payload (an upload item's value when `staged`) normalized by the device's normalizer."""
-    document = upload_payload(payload) if staged else payload
-    return normalize(device, document, context)
 
 
 async def ingest_oura(state: IngestionState, runtime: Runtime[IngestionContext]) -> Update:

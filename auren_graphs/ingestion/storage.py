@@ -36,6 +36,15 @@ from auren_graphs.canonical import (
     Observation,
     RawInterval,
 )
+from auren_graphs.ingestion.prepared import (
+    IntervalEntry,
+    ObservationEntry,
+    PreparedBatch,
+    days_between,
+    prepare_batch,
+    prepare_intervals,
+    prepare_observations,
+)
 
 Namespace = tuple[str, ...]
 Derivation = Callable[[Sequence[RawInterval]], Mapping[date, Mapping[str, float]]]
@@ -123,11 +132,6 @@ def _empty_item(metric: str, day: str) -> dict[str, Any]:
     }
 
 
-def _row(obs: Observation, identity: str) -> dict[str, Any]:
-    stamp = obs.timestamp.isoformat() if obs.timestamp is not None else None
-    return {"value": obs.value, "device": obs.device, "timestamp": stamp, "id": identity}
-
-
 def _aggregate_row(parts: Mapping[str, list[Any]], device: str) -> dict[str, Any] | None:
     """The one row a device's combined parts make: a sum, or the best-ranked value."""
     mine = [p for p in parts.values() if p[1] == device]
@@ -141,31 +145,27 @@ def _aggregate_row(parts: Mapping[str, list[Any]], device: str) -> dict[str, Any
 
 
 def merge_observations(
-    item: dict[str, Any],
-    observations: Iterable[tuple[int, Observation]],
-    codes: bytearray | None,
+    item: dict[str, Any], entries: Iterable[ObservationEntry], codes: bytearray | None
 ) -> bool:
-    """Merge observations of one (metric, day) into its item; True when it changed.
+    """Merge prepared observations of one (metric, day) into its item; True when it changed.
 
-    Each observation comes with its position in `codes`, where its verdict is written.
+    Each entry's verdict is written into `codes` at the entry's index.
     """
     rows: dict[str, dict[str, Any]] = {row["id"]: row for row in item["rows"]}
     parts: dict[str, list[Any]] = item["parts"]
     combined_devices: set[str] = set()
     changed = False
-    for index, obs in observations:
-        if obs.combine == "replace":
-            old: Any = rows.get(obs.identity)
-            new: Any = _row(obs, obs.identity)
+    for index, identity, new in entries:
+        if isinstance(new, dict):  # a row of its own
+            old: Any = rows.get(identity)
             if old != new:
-                rows[obs.identity] = new
+                rows[identity] = new
                 changed = True
-        else:
-            old = parts.get(obs.identity)
-            new = [obs.value, obs.device, obs.combine, obs.rank]
+        else:  # a part of a combined row
+            old = parts.get(identity)
             if old != new:
-                parts[obs.identity] = new
-                combined_devices.add(obs.device)
+                parts[identity] = new
+                combined_devices.add(new[1])
                 changed = True
         if codes is not None:
             codes[index] = verdict(old, new)
@@ -174,30 +174,43 @@ def merge_observations(
         if row is not None:
             rows[row["id"]] = row
     if changed:
-        item["rows"] = sorted(rows.values(), key=lambda r: (r["timestamp"] or "", r["id"]))
+        item["rows"] = sorted(rows.values(), key=_row_order)
     return changed
+
+
+def _row_order(row: dict[str, Any]) -> tuple[str, str]:
+    return (row["timestamp"] or "", row["id"])
 
 
 async def write_observations(
     store: BaseStore, user_id: str, observations: Sequence[Observation], *, count: bool = True
 ) -> WriteCounts:
     """Merge observations into their (metric, day) items with one read and one write batch."""
-    groups: dict[tuple[str, date], list[tuple[int, Observation]]] = defaultdict(list)
-    for index, obs in enumerate(observations):
-        groups[(obs.metric, obs.day)].append((index, obs))
-    keys = [(metric, day.isoformat()) for metric, day in groups]
+    groups = prepare_observations(observations)
+    codes = await _write_rows(store, user_id, groups, len(observations) if count else None)
+    return WriteCounts(observation_codes=codes).tally()
+
+
+async def _write_rows(
+    store: BaseStore,
+    user_id: str,
+    groups: Mapping[tuple[str, str], list[ObservationEntry]],
+    count: int | None,
+) -> bytearray:
+    """Merge prepared observations; the verdicts, when `count` (how many there are)."""
+    keys = list(groups)
     items = await store.abatch(
         [GetOp(metric_namespace(user_id, metric), day) for metric, day in keys]
     )
-    codes = bytearray(len(observations)) if count else None
+    codes = bytearray(count) if count is not None else None
     puts: list[PutOp] = []
-    for (metric, day), group, found in zip(keys, groups.values(), items, strict=True):
+    for (metric, day), found in zip(keys, items, strict=True):
         value = _item_value(found) or _empty_item(metric, day)
-        if merge_observations(value, group, codes):
+        if merge_observations(value, groups[(metric, day)], codes):
             puts.append(PutOp(metric_namespace(user_id, metric), day, value, index=False))
     if puts:
         await store.abatch(puts)
-    return WriteCounts(observation_codes=codes or bytearray()).tally()
+    return codes or bytearray()
 
 
 def _item_value(found: Any) -> dict[str, Any] | None:
@@ -207,23 +220,11 @@ def _item_value(found: Any) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- raw intervals
 
 
-def _interval_day(interval: RawInterval) -> str:
-    return interval.start.date().isoformat()
-
-
-def _pack(interval: RawInterval) -> list[Any]:
-    return [interval.start.isoformat(), interval.end.isoformat(), interval.value, interval.source]
-
-
 def _unpack(kind: str, identity: str, packed: Sequence[Any]) -> RawInterval:
     start, end, value, source = packed
     return RawInterval(
         kind, datetime.fromisoformat(start), datetime.fromisoformat(end), value, source, identity
     )
-
-
-def _days_between(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 async def write_intervals(
@@ -234,20 +235,31 @@ async def write_intervals(
     derivations: Mapping[str, Derivation],
 ) -> WriteCounts:
     """Keep raw intervals, then re-derive the daily values of every day they touch."""
-    codes = bytearray(len(intervals))
-    by_kind: dict[str, list[tuple[int, RawInterval]]] = defaultdict(list)
-    for index, interval in enumerate(intervals):
-        by_kind[interval.kind].append((index, interval))
-    for kind, members in by_kind.items():
-        merged, touched = await _merge_raw(store, user_id, kind, members, codes)
-        if touched:
-            known = {interval.identity: interval for _, interval in members}
-            intervals_around = await _intervals_around(store, user_id, kind, touched, merged, known)
-            derived = _derived_observations(
-                kind, device, touched, derivations[kind](intervals_around)
-            )
-            await write_observations(store, user_id, derived, count=False)
+    codes = await _write_intervals(
+        store, user_id, device, prepare_intervals(intervals), len(intervals), derivations
+    )
     return WriteCounts(interval_codes=codes).tally()
+
+
+async def _write_intervals(
+    store: BaseStore,
+    user_id: str,
+    device: Device,
+    groups: Mapping[tuple[str, str], list[IntervalEntry]],
+    count: int,
+    derivations: Mapping[str, Derivation],
+) -> bytearray:
+    codes = bytearray(count)
+    by_kind: dict[str, dict[str, list[IntervalEntry]]] = defaultdict(dict)
+    for (kind, day), entries in groups.items():
+        by_kind[kind][day] = entries
+    for kind, days in by_kind.items():
+        merged, touched = await _merge_raw(store, user_id, kind, days, codes)
+        if touched:
+            around = await _intervals_around(store, user_id, kind, touched, merged)
+            derived = _derived_observations(kind, device, touched, derivations[kind](around))
+            await write_observations(store, user_id, derived, count=False)
+    return codes
 
 
 RawItems = dict[str, dict[str, list[Any]]]
@@ -257,20 +269,17 @@ async def _merge_raw(
     store: BaseStore,
     user_id: str,
     kind: str,
-    intervals: Sequence[tuple[int, RawInterval]],
+    groups: Mapping[str, list[IntervalEntry]],
     codes: bytearray,
 ) -> tuple[RawItems, set[date]]:
-    """Merge intervals into their raw day items.
+    """Merge packed intervals into their raw day items.
 
     Returns every day item read (merged), by day, and the local days whose data changed.
     """
     namespace = raw_namespace(user_id, kind)
-    groups: dict[str, list[tuple[int, RawInterval]]] = defaultdict(list)
-    for index, interval in intervals:
-        groups[_interval_day(interval)].append((index, interval))
     days = list(groups)
     found = await store.abatch([GetOp(namespace, day) for day in days])
-    touched: set[date] = set()
+    touched: set[str] = set()
     merged: RawItems = {}
     puts: list[PutOp] = []
     for day, item in zip(days, found, strict=True):
@@ -278,47 +287,38 @@ async def _merge_raw(
         stored: dict[str, list[Any]] = value["intervals"]
         merged[day] = stored
         changed = False
-        for index, interval in groups[day]:
-            packed = _pack(interval)
-            old = stored.get(interval.identity)
+        for index, identity, packed, spans in groups[day]:
+            old = stored.get(identity)
             codes[index] = verdict(old, packed)
             if old != packed:
-                stored[interval.identity] = packed
+                stored[identity] = packed
                 changed = True
-                touched.update(_days_between(interval.start.date(), interval.end.date()))
+                touched.update(spans)
         if changed:
             puts.append(PutOp(namespace, day, value, index=False))
     if puts:
         await store.abatch(puts)
-    return merged, touched
+    return merged, {date.fromisoformat(day) for day in touched}
 
 
 async def _intervals_around(
-    store: BaseStore,
-    user_id: str,
-    kind: str,
-    touched: set[date],
-    merged: RawItems,
-    known: Mapping[str, RawInterval],
+    store: BaseStore, user_id: str, kind: str, touched: set[date], merged: RawItems
 ) -> list[RawInterval]:
     """The raw intervals of the touched days and one day either side.
 
     A night starts the evening before the day it belongs to, so one day either side of
-    the touched days is read as context. Days just merged are not read again, and the
-    intervals of this batch are taken as they are instead of unpacked.
+    the touched days is read as context. Days just merged are not read again.
     """
     window = [
         d.isoformat()
-        for d in _days_between(min(touched) - timedelta(days=1), max(touched) + timedelta(days=1))
+        for d in days_between(min(touched) - timedelta(days=1), max(touched) + timedelta(days=1))
     ]
     missing = [day for day in window if day not in merged]
     found = await store.abatch([GetOp(raw_namespace(user_id, kind), day) for day in missing])
     items = [merged[day] for day in window if day in merged]
     items += [item.value["intervals"] for item in found if isinstance(item, Item)]
     return [
-        known.get(identity) or _unpack(kind, identity, packed)
-        for stored in items
-        for identity, packed in stored.items()
+        _unpack(kind, identity, packed) for stored in items for identity, packed in stored.items()
     ]
 
 
@@ -345,7 +345,30 @@ async def write_batch(
     derivations: Mapping[str, Derivation],
 ) -> WriteCounts:
     """Write one normalized batch: observations first, then intervals and what they derive."""
-    counts = await write_observations(store, user_id, batch.observations)
-    if batch.intervals:
-        counts.add(await write_intervals(store, user_id, device, batch.intervals, derivations))
+    prepared = prepare_batch(batch.observations, batch.intervals)
+    return await write_prepared(store, user_id, device, prepared, derivations)
+
+
+async def write_prepared(
+    store: BaseStore,
+    user_id: str,
+    device: Device,
+    prepared: PreparedBatch,
+    derivations: Mapping[str, Derivation],
+) -> WriteCounts:
+    """Write a prepared batch (see `prepared`): observations, then intervals and their days."""
+    counts = WriteCounts(
+        observation_codes=await _write_rows(
+            store, user_id, prepared.observations, prepared.observation_count
+        )
+    )
+    if prepared.intervals:
+        counts.interval_codes = await _write_intervals(
+            store,
+            user_id,
+            device,
+            prepared.intervals,
+            prepared.interval_count,
+            derivations,
+        )
     return counts.tally()

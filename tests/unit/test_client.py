@@ -790,7 +790,8 @@ async def test_ingest_file_pipelines_an_export(fake: FakeServer, tmp_path: Path)
         report.accepted == report.records == 951
     )  # every record and the workout, summed over runs
     assert len(fake.uploads()) == 10
-    assert [len(run["input"]["uploads"]) for run in fake.runs] == [4, 4, 2]
+    # One document first, so the server starts at once, then twice as many each run.
+    assert [len(run["input"]["uploads"]) for run in fake.runs] == [1, 2, 4, 3]
     assert all(run["multitask_strategy"] == "enqueue" for run in fake.runs)
     sent = [key for run in fake.runs for key in run["input"]["uploads"]]
     assert sorted(sent) == sorted(fake.uploads())

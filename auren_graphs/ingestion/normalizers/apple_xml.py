@@ -10,8 +10,9 @@ Its records (per Apple's own DTD, HealthKit export version 14) look like
              startDate=... endDate=...><WorkoutStatistics type=... sum=... unit=.../></Workout>
 
 The prolog is checked by `xml_safety.PrologGuard`; the body is parsed by lxml in pieces,
-and each direct child of <HealthData> is turned into observations as soon as it ends and
-then dropped with its finished siblings, so memory stays bounded however large the file.
+each direct child of <HealthData> is turned into observations as soon as it ends, and
+after each piece the finished ones are dropped, so memory stays bounded however large
+the file.
 Every direct child but ExportDate and Me is a record and is accounted for: stored,
 rejected with a reason, or ignored by type (types AUREN does not keep, correlations
 whose records also appear on their own, activity summaries).
@@ -19,6 +20,7 @@ whose records also appear on their own, activity summaries).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -35,6 +37,7 @@ from auren_graphs.ingestion.normalizers.apple_types import (
     QuantityType,
     interval_problem,
     sample_identity,
+    source_key,
 )
 from auren_graphs.ingestion.normalizers.apple_workouts import WorkoutAdder, add_export_workout
 from auren_graphs.ingestion.normalizers.xml_safety import PrologGuard, pull_parser, xml_errors
@@ -98,52 +101,65 @@ class ExportReader:
             return
         self._builder.end_record()
 
+    # The two methods below run for almost every record, so they are written out flat:
+    # one call per attribute, no helper calls on the way unless something is wrong.
+
     def _quantity(self, quantity: QuantityType, get: Get) -> None:
-        factor = quantity.units.get(get("unit") or "")
+        unit = get("unit")
+        factor = quantity.units.get(unit) if unit is not None else None
         if factor is None:
-            expected = ", ".join(quantity.units)
-            self._reject(get, f"unit {get('unit')!r} is not {expected}")
+            self._reject(get, f"unit {unit!r} is not {', '.join(quantity.units)}")
             return
+        value_text, start_text, end_text = get("value"), get("startDate"), get("endDate")
         try:
-            value = float(_required(get, "value")) * factor
-            start, end, identity = self._span(quantity.code, get)
+            if value_text is None or start_text is None or end_text is None:
+                raise KeyError(_first_missing(value_text, start_text, end_text))
+            value = float(value_text) * factor
+            start, start_key = self._instants.parse(start_text)
+            end, end_key = self._instants.parse(end_text)
         except (KeyError, ValueError) as exc:
             self._reject(get, _problem(exc))
             return
-        if quantity.interval:
-            self._interval(get, quantity.target, start, end, value, identity)
-        else:
+        source = get("sourceName") or ""
+        identity = f"apple:{quantity.code}:{source_key(source)}:{start_key}:{end_key}"
+        if not quantity.interval:
             self._builder.add(
                 quantity.target, value, day=start.date(), identity=identity, timestamp=start
             )
+        elif start <= end and 0.0 <= value < math.inf:
+            self._builder.interval(
+                RawInterval(quantity.target, start, end, value, source, identity)
+            )
+        else:
+            self._reject(get, interval_problem(start, end, value) or "unusable interval")
 
     def _sleep(self, get: Get) -> None:
-        stage = SLEEP_STAGES.get(get("value") or "")
+        value_text = get("value")
+        stage = SLEEP_STAGES.get(value_text) if value_text is not None else None
         if stage is None:
-            self._reject(get, f"unknown sleep value {get('value')!r}")
+            self._reject(get, f"unknown sleep value {value_text!r}")
             return
+        start_text, end_text = get("startDate"), get("endDate")
         try:
-            start, end, identity = self._span("sleep", get)
+            if start_text is None or end_text is None:
+                raise KeyError("startDate" if start_text is None else "endDate")
+            start, start_key = self._instants.parse(start_text)
+            end, end_key = self._instants.parse(end_text)
         except (KeyError, ValueError) as exc:
             self._reject(get, _problem(exc))
             return
-        self._interval(get, SLEEP_KIND, start, end, stage, identity)
+        if end < start:
+            self._reject(get, interval_problem(start, end, stage) or "unusable interval")
+            return
+        source = get("sourceName") or ""
+        identity = sample_identity("sleep", source, start_key, end_key)
+        self._builder.interval(RawInterval(SLEEP_KIND, start, end, stage, source, identity))
 
     def _span(self, code: str, get: Get) -> tuple[datetime, datetime, str]:
         """A record's start, end and identity; KeyError or ValueError when unusable."""
         start, start_key = self._instants.parse(_required(get, "startDate"))
         end, end_key = self._instants.parse(_required(get, "endDate"))
         return start, end, sample_identity(code, get("sourceName") or "", start_key, end_key)
-
-    def _interval(
-        self, get: Get, kind: str, start: datetime, end: datetime, value: float | str, identity: str
-    ) -> None:
-        problem = interval_problem(start, end, value)
-        if problem is not None:
-            self._reject(get, problem)
-            return
-        source = get("sourceName") or ""
-        self._builder.interval(RawInterval(kind, start, end, value, source, identity))
 
     def _workout(self, element: Any) -> None:
         attrs = dict(element.attrib)
@@ -159,6 +175,10 @@ class ExportReader:
 
     def _reject(self, get: Get, reason: str) -> None:
         self._builder.reject(_reference(get), f"{_kind(get)}: {reason}")
+
+
+def _first_missing(value: str | None, start: str | None, end: str | None) -> str:
+    return "value" if value is None else "startDate" if start is None else "endDate"
 
 
 def _required(get: Get, name: str) -> str:
@@ -197,23 +217,27 @@ def read_export(
     parser = pull_parser(RECORD_TAGS, encoding)
     reader = ExportReader(batch_records)
     yielded = False
+    root: Any = None
+    kept = 0  # children of the root kept before those read since the last trim
     with xml_errors():
         for chunk in chunks:
             guard.feed(chunk)
             _check_root(guard.root)
             parser.feed(chunk)
+            last, read = None, 0
             for _, element in parser.read_events():
-                parent = element.getparent()
-                if parent is None or parent.getparent() is not None:
+                if root is None:
+                    root = element.getroottree().getroot()
+                if element.getparent() is not root:
                     continue  # a Record inside a Correlation: counted with it
                 reader.element(element)
-                element.clear(keep_tail=False)
-                while (first := parent[0]) is not element:
-                    reader.sibling(first)
-                    del parent[0]
+                last, read = element, read + 1
                 if reader.full:
                     yielded = True
                     yield reader.take()
+            if last is not None:
+                _trim(root, last, kept + read - 1, reader)
+                kept = 1
         guard.feed(b"", final=True)
         root = parser.close()
     for child in root:
@@ -221,6 +245,17 @@ def read_export(
     rest = reader.take()
     if not yielded or rest.records_seen or rest.rejections:
         yield rest
+
+
+def _trim(root: Any, last: Any, expected: int, reader: ExportReader) -> None:
+    """Drop the root's children before `last` (memory stays bounded by one piece of the
+    document). When there are more than the records read (`expected`), the others are
+    counted first: elements nobody asked to be told about, ExportDate, Me."""
+    index = root.index(last)
+    if index != expected:
+        for child in root[:index]:
+            reader.sibling(child)
+    del root[:index]
 
 
 def _check_root(root: str | None) -> None:
