@@ -73,16 +73,42 @@ def _frames(line: str) -> tuple[list[str], int]:
 
 
 def summarise(stacks: Path, top: int = 25) -> str:
-    """Markdown tables of the busiest functions: self samples and inclusive samples."""
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    total = 0
+    """Markdown tables of the busiest functions, self and inclusive, per process."""
+    by_process: dict[str, list[tuple[list[str], int]]] = {}
     for line in stacks.read_text().splitlines():
         if not line.strip():
             continue
         frames, count = _frames(line)
         if any(frames[-1].startswith(idle) for idle in IDLE):
             continue  # a thread waiting for work
+        process, rest = frames[0], frames[1:]
+        while rest and (rest[0].startswith("process ") or "--multiprocessing-fork" in rest[0]):
+            if rest[0].startswith("process "):
+                process = rest[0]  # a child process: its own table
+            rest = rest[1:]
+        by_process.setdefault(_process_name(process), []).append((rest, count))
+    total = sum(count for samples in by_process.values() for _, count in samples)
+    parts = [f"{total} samples holding the GIL"]
+    for process, samples in sorted(by_process.items(), key=lambda kv: -sum(c for _, c in kv[1])):
+        parts.append(_process_tables(process, samples, top))
+    return "\n\n".join(parts) + "\n"
+
+
+def _process_name(frame: str) -> str:
+    """`process 123:"python -m x ..."` as `x ...`, shortened."""
+    command = frame.split(":", 1)[-1].strip('"')
+    if "spawn_main" in command or "multiprocessing" in command:
+        return "worker process"
+    return " ".join(Path(word).name if "/" in word else word for word in command.split()[:3])
+
+
+def _process_tables(process: str, samples: list[tuple[list[str], int]], top: int) -> str:
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for frames, count in samples:
+        if not frames:
+            continue
         total += count
         own[frames[-1]] += count
         for frame in set(frames):
@@ -97,7 +123,7 @@ def summarise(stacks: Path, top: int = 25) -> str:
         return "\n".join(rows)
 
     tables = f"{table(own, 'self')}\n\n{table(inclusive, 'inclusive')}"
-    return f"{total} samples holding the GIL\n\n{tables}\n"
+    return f"### {process}: {total} samples\n\n{tables}"
 
 
 if __name__ == "__main__":

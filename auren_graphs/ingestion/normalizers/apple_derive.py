@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from itertools import pairwise
 
 from auren_graphs.canonical import RawInterval
@@ -68,15 +69,18 @@ def _single_kind(intervals: Sequence[RawInterval]) -> None:
 # --- steps and active energy -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Span:
-    """A positive-length sample as epoch seconds, with its amount per second."""
+    """A positive-length sample as epoch seconds, with its amount per second, and the
+    local day it starts on (`crosses`: it runs past that day's midnight)."""
 
     start: float
     end: float
     density: float
     rank: int
     zone: tzinfo
+    day: date
+    crosses: bool
 
 
 def derive_interval_totals(intervals: Sequence[RawInterval]) -> dict[date, float]:
@@ -90,15 +94,19 @@ def derive_interval_totals(intervals: Sequence[RawInterval]) -> dict[date, float
     the same or a better-ranked source covers that instant.
     """
     _single_kind(intervals)
-    samples = [s for s in _unique(intervals) if s.end >= s.start and _amount(s) is not None]
-    ranks = _source_order(s.source for s in samples)
-    spans = [_span(s, ranks[s.source]) for s in samples if s.end > s.start]
+    samples = [
+        (s, amount)
+        for s in _unique(intervals)
+        if s.end >= s.start and (amount := _amount(s)) is not None
+    ]
+    ranks = _source_order(s.source for s, _ in samples)
+    spans = [_span(s, amount, ranks[s.source]) for s, amount in samples if s.end > s.start]
     totals: dict[date, float] = defaultdict(float)
     pieces = _best_pieces(spans)
     for piece_start, piece_end, span in pieces:
-        day = datetime.fromtimestamp(piece_start, span.zone).date()
+        day = span.day if not span.crosses else _day_of(piece_start, span.zone)
         totals[day] += span.density * (piece_end - piece_start)
-    points = [s for s in samples if s.end == s.start]
+    points = [s for s, _ in samples if s.end == s.start]
     for point in _uncovered_points(points, ranks, pieces):
         totals[point.start.date()] += _amount_or_zero(point)
     return dict(totals)
@@ -115,34 +123,83 @@ def _amount_or_zero(interval: RawInterval) -> float:
     return _amount(interval) or 0.0
 
 
-def _span(sample: RawInterval, rank: int) -> _Span:
-    start, end = sample.start.timestamp(), sample.end.timestamp()
-    zone = sample.start.tzinfo
+def _span(sample: RawInterval, amount: float, rank: int) -> _Span:
+    begin = sample.start
+    start, end = begin.timestamp(), sample.end.timestamp()
+    zone = begin.tzinfo
     assert zone is not None, "intervals carry aware datetimes"
-    return _Span(start, end, _amount_or_zero(sample) / (end - start), rank, zone)
+    day = begin.date()  # its local day: the datetime is in its own offset
+    crosses = end > _next_midnight(day, zone)
+    return _Span(start, end, amount / (end - start), rank, zone, day, crosses)
+
+
+@lru_cache(maxsize=8192)
+def _next_midnight(day: date, zone: tzinfo) -> float:
+    """Epoch seconds of the midnight that ends `day` in `zone`."""
+    return datetime.combine(day + timedelta(days=1), time(), zone).timestamp()
+
+
+def _day_of(instant: float, zone: tzinfo) -> date:
+    return datetime.fromtimestamp(instant, zone).date()
 
 
 def _local_midnights(span: _Span) -> list[float]:
     """Epoch seconds of each local midnight strictly inside the span, in its own offset."""
     midnights: list[float] = []
-    day = datetime.fromtimestamp(span.start, span.zone).date() + timedelta(days=1)
-    while (instant := datetime.combine(day, time(), span.zone).timestamp()) < span.end:
+    day = span.day
+    while (instant := _next_midnight(day, span.zone)) < span.end:
         midnights.append(instant)
         day += timedelta(days=1)
     return midnights
 
 
-def _best_pieces(spans: list[_Span]) -> list[tuple[float, float, _Span]]:
-    """Cut the timeline into pieces; for each covered piece, the span that counts there."""
-    bounds: set[float] = set()
-    for span in spans:
-        bounds.update((span.start, span.end, *_local_midnights(span)))
+Piece = tuple[float, float, _Span]
+
+
+def _best_pieces(spans: list[_Span]) -> list[Piece]:
+    """Cut the timeline into pieces; for each covered piece, the span that counts there.
+
+    Spans are taken in clusters that overlap one another; a span that overlaps nothing
+    (most of them: one source, one sample after the other) is a piece of its own, cut
+    at local midnight, and only real overlaps go through the sweep.
+    """
     by_start = sorted(spans, key=lambda span: span.start)
-    pieces: list[tuple[float, float, _Span]] = []
+    pieces: list[Piece] = []
+    first, count = 0, len(by_start)
+    while first < count:
+        last, reach = first + 1, by_start[first].end
+        while last < count and by_start[last].start < reach:
+            reach = max(reach, by_start[last].end)
+            last += 1
+        if last == first + 1:
+            pieces.extend(_whole(by_start[first]))
+        else:
+            pieces.extend(_sweep(by_start[first:last]))
+        first = last
+    return pieces
+
+
+def _whole(span: _Span) -> list[Piece]:
+    if not span.crosses:
+        return [(span.start, span.end, span)]
+    cuts = [span.start, *_local_midnights(span), span.end]
+    return [(start, end, span) for start, end in pairwise(cuts)]
+
+
+def _sweep(by_start: list[_Span]) -> list[Piece]:
+    """Overlapping spans (sorted by start): in each piece the best-ranked span counts,
+    the denser of two of the same rank."""
+    bounds: set[float] = set()
+    for span in by_start:
+        bounds.add(span.start)
+        bounds.add(span.end)
+        if span.crosses:
+            bounds.update(_local_midnights(span))
+    pieces: list[Piece] = []
     active: list[_Span] = []
-    next_index = 0
+    next_index, count = 0, len(by_start)
     for piece_start, piece_end in pairwise(sorted(bounds)):
-        while next_index < len(by_start) and by_start[next_index].start <= piece_start:
+        while next_index < count and by_start[next_index].start <= piece_start:
             active.append(by_start[next_index])
             next_index += 1
         # Every boundary is in `bounds`, so a span still running at the piece's start
@@ -156,9 +213,7 @@ def _best_pieces(spans: list[_Span]) -> list[tuple[float, float, _Span]]:
 
 
 def _uncovered_points(
-    points: list[RawInterval],
-    ranks: dict[str, int],
-    pieces: list[tuple[float, float, _Span]],
+    points: list[RawInterval], ranks: dict[str, int], pieces: list[Piece]
 ) -> list[RawInterval]:
     """Instantaneous samples that no better-or-equal source covers, one per source and instant."""
     piece_starts = [piece[0] for piece in pieces]
