@@ -261,7 +261,10 @@ def derive_sleep(intervals: Sequence[RawInterval]) -> dict[date, dict[str, float
 
     Keys are the canonical metric names. Stage durations are given only for a session
     with stage data (Apple's "Core" is light sleep); a legacy "asleep" night has none.
-    `time_in_bed` is the union of the in-bed intervals, or the session span without them.
+    `time_in_bed` follows Apple's definition: the union of the session's
+    `HKCategoryValueSleepAnalysisInBed` samples, from the best-ranked source that
+    recorded any (usually the iPhone's bedtime, while the Watch records the stages);
+    only a session without them falls back to the span of the chosen source's samples.
     """
     _single_kind(intervals)
     stages = sorted(
@@ -270,7 +273,7 @@ def derive_sleep(intervals: Sequence[RawInterval]) -> dict[date, dict[str, float
     )
     nights_by_day: dict[date, list[_Night]] = defaultdict(list)
     for session in _sessions(stages):
-        night = _summarise(_best_source_intervals(session))
+        night = _summarise(_best_source_intervals(session), _in_bed_samples(session))
         nights_by_day[night.day].append(night)
     return {day: _day_metrics(nights) for day, nights in sorted(nights_by_day.items())}
 
@@ -296,18 +299,28 @@ def _best_source_intervals(session: list[RawInterval]) -> list[RawInterval]:
     return [interval for interval in session if interval.source == best]
 
 
-def _summarise(intervals: list[RawInterval]) -> _Night:
+def _in_bed_samples(session: list[RawInterval]) -> list[RawInterval]:
+    """The session's in-bed samples from the best-ranked source that recorded any."""
+    in_bed = [interval for interval in session if interval.value == "in_bed"]
+    if not in_bed:
+        return []
+    ranks = _source_order(interval.source for interval in in_bed)
+    best = min(ranks, key=ranks.__getitem__)
+    return [interval for interval in in_bed if interval.source == best]
+
+
+def _summarise(intervals: list[RawInterval], in_bed: list[RawInterval]) -> _Night:
     def union(stages: Iterable[str]) -> float:
         wanted = set(stages)
         return _union_seconds([(i.start, i.end) for i in intervals if i.value in wanted])
 
     end = max(intervals, key=lambda interval: interval.end).end
     start = min(interval.start for interval in intervals)
-    has_in_bed = any(i.value == "in_bed" for i in intervals)
+    bed = _union_seconds([(i.start, i.end) for i in in_bed])
     return _Night(
         day=end.date(),
         asleep=union(ASLEEP_STAGES),
-        in_bed=union(["in_bed"]) if has_in_bed else (end - start).total_seconds(),
+        in_bed=bed if in_bed else (end - start).total_seconds(),
         light=union(["core"]),
         deep=union(["deep"]),
         rem=union(["rem"]),
