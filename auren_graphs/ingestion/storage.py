@@ -18,6 +18,7 @@ does not grow with the user's history.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -235,31 +236,50 @@ async def write_intervals(
     derivations: Mapping[str, Derivation],
 ) -> WriteCounts:
     """Keep raw intervals, then re-derive the daily values of every day they touch."""
-    codes = await _write_intervals(
-        store, user_id, device, prepare_intervals(intervals), len(intervals), derivations
+    codes = bytearray(len(intervals))
+    derived = await _merge_intervals(
+        store, user_id, device, prepare_intervals(intervals), codes, derivations
     )
+    await write_observations(store, user_id, derived, count=False)
     return WriteCounts(interval_codes=codes).tally()
 
 
-async def _write_intervals(
+async def _merge_intervals(
     store: BaseStore,
     user_id: str,
     device: Device,
     groups: Mapping[tuple[str, str], list[IntervalEntry]],
-    count: int,
+    codes: bytearray,
     derivations: Mapping[str, Derivation],
-) -> bytearray:
-    codes = bytearray(count)
+) -> list[Observation]:
+    """Merge intervals into their raw items, kind by kind at once (each kind has items of
+    its own); the daily values they derive, for the caller to write."""
     by_kind: dict[str, dict[str, list[IntervalEntry]]] = defaultdict(dict)
     for (kind, day), entries in groups.items():
         by_kind[kind][day] = entries
-    for kind, days in by_kind.items():
-        merged, touched = await _merge_raw(store, user_id, kind, days, codes)
-        if touched:
-            around = await _intervals_around(store, user_id, kind, touched, merged)
-            derived = _derived_observations(kind, device, touched, derivations[kind](around))
-            await write_observations(store, user_id, derived, count=False)
-    return codes
+    derived = await asyncio.gather(
+        *(
+            _merge_kind(store, user_id, device, kind, days, codes, derivations[kind])
+            for kind, days in by_kind.items()
+        )
+    )
+    return [observation for observations in derived for observation in observations]
+
+
+async def _merge_kind(
+    store: BaseStore,
+    user_id: str,
+    device: Device,
+    kind: str,
+    days: Mapping[str, list[IntervalEntry]],
+    codes: bytearray,
+    derivation: Derivation,
+) -> list[Observation]:
+    merged, touched = await _merge_raw(store, user_id, kind, days, codes)
+    if not touched:
+        return []
+    around = await _intervals_around(store, user_id, kind, touched, merged)
+    return _derived_observations(kind, device, touched, derivation(around))
 
 
 RawItems = dict[str, dict[str, list[Any]]]
@@ -356,19 +376,18 @@ async def write_prepared(
     prepared: PreparedBatch,
     derivations: Mapping[str, Derivation],
 ) -> WriteCounts:
-    """Write a prepared batch (see `prepared`): observations, then intervals and their days."""
-    counts = WriteCounts(
-        observation_codes=await _write_rows(
-            store, user_id, prepared.observations, prepared.observation_count
-        )
+    """Write a prepared batch (see `prepared`).
+
+    The batch's own values and its raw intervals go to different items, so they are
+    written at once (the store's pool gives each its connection, and Postgres works on
+    them while this process merges the next); then the daily values the intervals
+    derive, which may share items with nothing written before them in this batch.
+    """
+    interval_codes = bytearray(prepared.interval_count)
+    observation_codes, derived = await asyncio.gather(
+        _write_rows(store, user_id, prepared.observations, prepared.observation_count),
+        _merge_intervals(store, user_id, device, prepared.intervals, interval_codes, derivations),
     )
-    if prepared.intervals:
-        counts.interval_codes = await _write_intervals(
-            store,
-            user_id,
-            device,
-            prepared.intervals,
-            prepared.interval_count,
-            derivations,
-        )
-    return counts.tally()
+    if derived:
+        await write_observations(store, user_id, derived, count=False)
+    return WriteCounts(observation_codes=observation_codes, interval_codes=interval_codes).tally()
