@@ -7,7 +7,7 @@ import functools
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import ExitStack, aclosing, asynccontextmanager
 from datetime import UTC, date, datetime
 from types import TracebackType
@@ -50,7 +50,7 @@ from ._ids import check_device, check_label, thread_id
 from ._ingest import JsonPayload, Payload, as_json_payload, fits_inline, report_from_state
 from ._metrics import Window, rows_of_item, sort_key
 from ._models import DeviceConnection, IngestReport, MetricRow
-from ._pipeline import RunPipeline
+from ._pipeline import RunPipeline, prefetch
 from ._progress import IngestProgress
 from ._retry import Retrier
 from ._rollout import RolloutManager
@@ -340,7 +340,7 @@ class AurenClient:
         )
         damage: InvalidPayloadError | None = None
         try:
-            async with aclosing(_prefetch(chunks)) as prefetched:
+            async with aclosing(prefetch(chunks)) as prefetched:
                 while (chunk := await _next_chunk(prefetched)) is not None:
                     if isinstance(chunk, InvalidPayloadError):
                         damage = chunk
@@ -715,20 +715,6 @@ class _Rewound:
         return self._stream.read(size)
 
 
-async def _prefetch(chunks: Iterator[Chunk]) -> AsyncGenerator[Chunk, None]:
-    """Parse the next chunk in a worker thread while the current one is uploaded."""
-    step: Callable[[], Chunk | None] = functools.partial(next, chunks, None)
-    pending: asyncio.Future[Chunk | None] = asyncio.ensure_future(asyncio.to_thread(step))
-    try:
-        while (chunk := await pending) is not None:
-            pending = asyncio.ensure_future(asyncio.to_thread(step))
-            yield chunk
-    finally:
-        # Never leave the parser running on a file that is about to be closed.
-        await asyncio.gather(pending, return_exceptions=True)
-        _close(chunks)
-
-
 async def _next_chunk(chunks: AsyncIterator[Chunk]) -> Chunk | InvalidPayloadError | None:
     """The next chunk; the export's own damage as a value (to tell it from upload errors)."""
     try:
@@ -737,12 +723,6 @@ async def _next_chunk(chunks: AsyncIterator[Chunk]) -> Chunk | InvalidPayloadErr
         return None
     except InvalidPayloadError as exc:
         return exc
-
-
-def _close(chunks: Iterator[Chunk]) -> None:
-    close: Callable[[], object] | None = getattr(chunks, "close", None)
-    if close is not None:
-        close()
 
 
 def _partial_failure(exc: InvalidPayloadError, partial: IngestReport) -> InvalidPayloadError:

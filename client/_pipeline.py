@@ -13,12 +13,16 @@ the end every run is awaited in the order it was started and their reports are s
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from ._models import IngestReport
 
 StartRun = Callable[[list[str]], Awaitable[IngestReport]]
+T = TypeVar("T")
 
 
 class RunPipeline:
@@ -78,3 +82,26 @@ class RunPipeline:
         report = await task
         self._pending.popleft()
         self.report += report
+
+
+async def prefetch(chunks: Iterator[T]) -> AsyncGenerator[T, None]:
+    """Make the next item (parse the next chunk) in a worker thread while the current one
+    is uploaded.
+
+    Always the same thread: each thread that allocates megabytes gets a malloc arena of
+    its own, and several of them held about 40 MB more at the peak than one does.
+    """
+    loop = asyncio.get_running_loop()
+    step: Callable[[], T | None] = functools.partial(next, chunks, None)
+    with ThreadPoolExecutor(1, thread_name_prefix="auren-export") as thread:
+        pending = loop.run_in_executor(thread, step)
+        try:
+            while (item := await pending) is not None:
+                pending = loop.run_in_executor(thread, step)
+                yield item
+        finally:
+            # Never leave the parser running on a file that is about to be closed.
+            await asyncio.gather(pending, return_exceptions=True)
+            close: Callable[[], object] | None = getattr(chunks, "close", None)
+            if close is not None:
+                close()

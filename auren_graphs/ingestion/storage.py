@@ -19,13 +19,11 @@ does not grow with the user's history.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from typing import Any
 
-from langgraph.store.base import BaseStore, GetOp, Item, PutOp
+from langgraph.store.base import BaseStore, GetOp, PutOp
 
 from auren_graphs.canonical import (
     ACCEPTED,
@@ -38,33 +36,44 @@ from auren_graphs.canonical import (
     RawInterval,
 )
 from auren_graphs.ingestion.prepared import (
-    IntervalEntry,
     ObservationEntry,
     PreparedBatch,
-    days_between,
     prepare_batch,
     prepare_intervals,
     prepare_observations,
 )
+from auren_graphs.ingestion.store_layout import (
+    Derivation,
+    Namespace,
+    day_number,
+    day_range_filter,
+    devices_namespace,
+    item_value,
+    metric_namespace,
+    off_the_loop,
+    raw_namespace,
+    uploads_namespace,
+    verdict,
+)
+from auren_graphs.ingestion.store_raw import merge_intervals
 
-Namespace = tuple[str, ...]
-Derivation = Callable[[Sequence[RawInterval]], Mapping[date, Mapping[str, float]]]
-
-
-def metric_namespace(user_id: str, metric: str) -> Namespace:
-    return ("users", user_id, "metrics", metric)
-
-
-def raw_namespace(user_id: str, kind: str) -> Namespace:
-    return ("users", user_id, "raw", kind)
-
-
-def devices_namespace(user_id: str) -> Namespace:
-    return ("users", user_id, "devices")
-
-
-def uploads_namespace(user_id: str) -> Namespace:
-    return ("uploads", user_id)
+__all__ = [
+    "Derivation",
+    "Namespace",
+    "WriteCounts",
+    "day_number",
+    "day_range_filter",
+    "devices_namespace",
+    "merge_observations",
+    "metric_namespace",
+    "raw_namespace",
+    "uploads_namespace",
+    "verdict",
+    "write_batch",
+    "write_intervals",
+    "write_observations",
+    "write_prepared",
+]
 
 
 @dataclass(slots=True)
@@ -98,28 +107,7 @@ class WriteCounts:
         return self
 
 
-def verdict(old: object, new: object) -> int:
-    """`ACCEPTED` when there was nothing, `DUPLICATE` when equal, else `UPDATED`."""
-    if old is None:
-        return ACCEPTED
-    return DUPLICATE if old == new else UPDATED
-
-
 # ---------------------------------------------------------------- metric items
-
-
-def day_number(day: date | str) -> int:
-    """A day as the integer YYYYMMDD: range filters on it work in every store.
-
-    (The in-memory store compares range filters as floats, so ISO strings cannot be used.)
-    """
-    text = day.isoformat() if isinstance(day, date) else day
-    return int(text.replace("-", ""))
-
-
-def day_range_filter(first: date, last: date) -> dict[str, Any]:
-    """A store search filter for metric items of days first..last."""
-    return {"day_num": {"$gte": day_number(first), "$lte": day_number(last)}}
 
 
 def _empty_item(metric: str, day: str) -> dict[str, Any]:
@@ -204,28 +192,25 @@ async def _write_rows(
         [GetOp(metric_namespace(user_id, metric), day) for metric, day in keys]
     )
     codes = bytearray(count) if count is not None else None
-    puts: list[PutOp] = []
-    for (metric, day), found in zip(keys, items, strict=True):
-        value = _item_value(found) or _empty_item(metric, day)
-        if merge_observations(value, groups[(metric, day)], codes):
-            puts.append(PutOp(metric_namespace(user_id, metric), day, value, index=False))
+    puts = await off_the_loop(_merged_rows, user_id, keys, items, groups, codes)
     if puts:
         await store.abatch(puts)
     return codes or bytearray()
 
 
-def _item_value(found: Any) -> dict[str, Any] | None:
-    return dict(found.value) if isinstance(found, Item) else None
-
-
-# ---------------------------------------------------------------- raw intervals
-
-
-def _unpack(kind: str, identity: str, packed: Sequence[Any]) -> RawInterval:
-    start, end, value, source = packed
-    return RawInterval(
-        kind, datetime.fromisoformat(start), datetime.fromisoformat(end), value, source, identity
-    )
+def _merged_rows(
+    user_id: str,
+    keys: list[tuple[str, str]],
+    items: list[Any],
+    groups: Mapping[tuple[str, str], list[ObservationEntry]],
+    codes: bytearray | None,
+) -> list[PutOp]:
+    puts: list[PutOp] = []
+    for (metric, day), found in zip(keys, items, strict=True):
+        value = item_value(found) or _empty_item(metric, day)
+        if merge_observations(value, groups[(metric, day)], codes):
+            puts.append(PutOp(metric_namespace(user_id, metric), day, value, index=False))
+    return puts
 
 
 async def write_intervals(
@@ -237,124 +222,11 @@ async def write_intervals(
 ) -> WriteCounts:
     """Keep raw intervals, then re-derive the daily values of every day they touch."""
     codes = bytearray(len(intervals))
-    derived = await _merge_intervals(
+    derived = await merge_intervals(
         store, user_id, device, prepare_intervals(intervals), codes, derivations
     )
     await write_observations(store, user_id, derived, count=False)
     return WriteCounts(interval_codes=codes).tally()
-
-
-async def _merge_intervals(
-    store: BaseStore,
-    user_id: str,
-    device: Device,
-    groups: Mapping[tuple[str, str], list[IntervalEntry]],
-    codes: bytearray,
-    derivations: Mapping[str, Derivation],
-) -> list[Observation]:
-    """Merge intervals into their raw items, kind by kind at once (each kind has items of
-    its own); the daily values they derive, for the caller to write."""
-    by_kind: dict[str, dict[str, list[IntervalEntry]]] = defaultdict(dict)
-    for (kind, day), entries in groups.items():
-        by_kind[kind][day] = entries
-    derived = await asyncio.gather(
-        *(
-            _merge_kind(store, user_id, device, kind, days, codes, derivations[kind])
-            for kind, days in by_kind.items()
-        )
-    )
-    return [observation for observations in derived for observation in observations]
-
-
-async def _merge_kind(
-    store: BaseStore,
-    user_id: str,
-    device: Device,
-    kind: str,
-    days: Mapping[str, list[IntervalEntry]],
-    codes: bytearray,
-    derivation: Derivation,
-) -> list[Observation]:
-    merged, touched = await _merge_raw(store, user_id, kind, days, codes)
-    if not touched:
-        return []
-    around = await _intervals_around(store, user_id, kind, touched, merged)
-    return _derived_observations(kind, device, touched, derivation(around))
-
-
-RawItems = dict[str, dict[str, list[Any]]]
-
-
-async def _merge_raw(
-    store: BaseStore,
-    user_id: str,
-    kind: str,
-    groups: Mapping[str, list[IntervalEntry]],
-    codes: bytearray,
-) -> tuple[RawItems, set[date]]:
-    """Merge packed intervals into their raw day items.
-
-    Returns every day item read (merged), by day, and the local days whose data changed.
-    """
-    namespace = raw_namespace(user_id, kind)
-    days = list(groups)
-    found = await store.abatch([GetOp(namespace, day) for day in days])
-    touched: set[str] = set()
-    merged: RawItems = {}
-    puts: list[PutOp] = []
-    for day, item in zip(days, found, strict=True):
-        value = _item_value(item) or {"day": day, "intervals": {}}
-        stored: dict[str, list[Any]] = value["intervals"]
-        merged[day] = stored
-        changed = False
-        for index, identity, packed, spans in groups[day]:
-            old = stored.get(identity)
-            codes[index] = verdict(old, packed)
-            if old != packed:
-                stored[identity] = packed
-                changed = True
-                touched.update(spans)
-        if changed:
-            puts.append(PutOp(namespace, day, value, index=False))
-    if puts:
-        await store.abatch(puts)
-    return merged, {date.fromisoformat(day) for day in touched}
-
-
-async def _intervals_around(
-    store: BaseStore, user_id: str, kind: str, touched: set[date], merged: RawItems
-) -> list[RawInterval]:
-    """The raw intervals of the touched days and one day either side.
-
-    A night starts the evening before the day it belongs to, so one day either side of
-    the touched days is read as context. Days just merged are not read again.
-    """
-    window = [
-        d.isoformat()
-        for d in days_between(min(touched) - timedelta(days=1), max(touched) + timedelta(days=1))
-    ]
-    missing = [day for day in window if day not in merged]
-    found = await store.abatch([GetOp(raw_namespace(user_id, kind), day) for day in missing])
-    items = [merged[day] for day in window if day in merged]
-    items += [item.value["intervals"] for item in found if isinstance(item, Item)]
-    return [
-        _unpack(kind, identity, packed) for stored in items for identity, packed in stored.items()
-    ]
-
-
-def _derived_observations(
-    kind: str,
-    device: Device,
-    touched: set[date],
-    derived: Mapping[date, Mapping[str, float]],
-) -> list[Observation]:
-    """Daily observations of the touched days (only those are written back)."""
-    return [
-        Observation(metric, value, day, device, f"{device}:derived:{kind}:{metric}")
-        for day, values in derived.items()
-        if day in touched
-        for metric, value in values.items()
-    ]
 
 
 async def write_batch(
@@ -386,7 +258,7 @@ async def write_prepared(
     interval_codes = bytearray(prepared.interval_count)
     observation_codes, derived = await asyncio.gather(
         _write_rows(store, user_id, prepared.observations, prepared.observation_count),
-        _merge_intervals(store, user_id, device, prepared.intervals, interval_codes, derivations),
+        merge_intervals(store, user_id, device, prepared.intervals, interval_codes, derivations),
     )
     if derived:
         await write_observations(store, user_id, derived, count=False)
