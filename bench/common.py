@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -15,7 +16,14 @@ from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from auren_graphs.persistence.pool import use_fast_json
+try:
+    from auren_graphs.persistence.pool import use_fast_json
+except ImportError:  # a baseline checkout from before issue 16 (PYTHONPATH=...)
+
+    async def use_fast_json(connection: AsyncConnection[Any]) -> None:
+        return None
+
+
 from tests.support.server import DevServer, running_server, server_env
 
 OUT = Path(__file__).parent / "out"
