@@ -180,15 +180,31 @@ def run(postgres_uri: str, records: int | None = None) -> dict[str, float]:
     header(f"Apple export.xml (realistic mix), {records:,} records requested")
     path, count = export_file(records)
     row("records in file", f"{count:,}", f"{path.stat().st_size / 2**20:.0f} MB")
-    floor = bare_parse(path)
-    row("bare lxml iterparse (floor)", f"{count / floor:,.0f} rec/s", f"{floor:.1f} s")
-    results: dict[str, float] = {"apple_records": count, "apple_floor_rps": count / floor}
+    floor_before = bare_parse(path)
+    row(
+        "bare lxml iterparse (floor), before",
+        f"{count / floor_before:,.0f} rec/s",
+        f"{floor_before:.1f} s",
+    )
+    results: dict[str, float] = {"apple_records": count}
     if os.environ.get("AUREN_BENCH_APPLE_INPROCESS"):
         local = asyncio.run(in_process(path, postgres_uri))
         row("in-process pipeline into Postgres", f"{count / local:,.0f} rec/s", f"{local:.1f} s")
         results["apple_inprocess_rps"] = count / local
+    load_before = os.getloadavg()[0]
     served = through_server(path, postgres_uri)
+    load_after = os.getloadavg()[0]
     seconds = served["seconds"]
+    floor_after = bare_parse(path)
+    row(
+        "bare lxml iterparse (floor), after",
+        f"{count / floor_after:,.0f} rec/s",
+        f"{floor_after:.1f} s",
+    )
+    # The machine is shared: the floor is taken on both sides of the import, and the
+    # ratio uses their mean; the load average says how busy the machine was.
+    floor = (floor_before + floor_after) / 2
+    results["apple_floor_rps"] = count / floor
     ratio = floor / seconds
     row(
         "through the server into Postgres (auren ingest)",
@@ -196,7 +212,7 @@ def run(postgres_uri: str, records: int | None = None) -> dict[str, float]:
         f"{seconds:.1f} s",
     )
     row(
-        "server / bare lxml floor",
+        "server / bare lxml floor (mean of the two)",
         f"{ratio:.3f}",
         f"goal >= {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'NOT met'}",
     )
@@ -207,6 +223,11 @@ def run(postgres_uri: str, records: int | None = None) -> dict[str, float]:
         "CPU: client / server (+ workers) / Postgres",
         f"{client_cpu:.1f} / {server_cpu:.1f} / {postgres_cpu:.1f} s",
         f"{(client_cpu + server_cpu + postgres_cpu) / seconds:.2f} cores busy on average",
+    )
+    row(
+        "machine load average (1 min), before / after",
+        f"{load_before:.1f} / {load_after:.1f}",
+        "2 cores; above ~1.5 others are using the machine too",
     )
     row(
         "GET /ok max latency during the import",

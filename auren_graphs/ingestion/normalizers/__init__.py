@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from auren_graphs.canonical import Device, NormalizedBatch, PayloadError
 from auren_graphs.ingestion.normalizers import apple, manual, oura, whoop
 from auren_graphs.ingestion.normalizers.common import NormalizeContext
-from auren_graphs.ingestion.storage import Derivation
+
+if TYPE_CHECKING:
+    # Only a type: importing the store (langgraph, langchain) would cost the ingestion
+    # worker process most of its start-up.
+    from auren_graphs.ingestion.store_layout import Derivation
 
 Normalizer = Callable[[object, NormalizeContext], NormalizedBatch]
 
