@@ -201,9 +201,10 @@ def run(postgres_uri: str, records: int | None = None) -> dict[str, float]:
         f"{count / floor_after:,.0f} rec/s",
         f"{floor_after:.1f} s",
     )
-    # The machine is shared: the floor is taken on both sides of the import, and the
-    # ratio uses their mean; the load average says how busy the machine was.
-    floor = (floor_before + floor_after) / 2
+    # The machine is shared: the floor is taken on both sides of the import and the
+    # faster is kept (what the machine allows; the stricter ratio); the load average
+    # says how busy the machine was.
+    floor = min(floor_before, floor_after)
     results["apple_floor_rps"] = count / floor
     ratio = floor / seconds
     row(
@@ -212,7 +213,7 @@ def run(postgres_uri: str, records: int | None = None) -> dict[str, float]:
         f"{seconds:.1f} s",
     )
     row(
-        "server / bare lxml floor (mean of the two)",
+        "server / bare lxml floor (the faster of the two)",
         f"{ratio:.3f}",
         f"goal >= {GOAL_RATIO}: {'met' if ratio >= GOAL_RATIO else 'NOT met'}",
     )
