@@ -18,8 +18,7 @@ does not grow with the user's history.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,13 +27,13 @@ from langgraph.store.base import BaseStore, GetOp, PutOp
 from auren_graphs.canonical import (
     ACCEPTED,
     DUPLICATE,
-    METRICS,
     UPDATED,
     Device,
     NormalizedBatch,
     Observation,
     RawInterval,
 )
+from auren_graphs.ingestion.derivation import Derivation
 from auren_graphs.ingestion.prepared import (
     ObservationEntry,
     PreparedBatch,
@@ -42,8 +41,8 @@ from auren_graphs.ingestion.prepared import (
     prepare_intervals,
     prepare_observations,
 )
+from auren_graphs.ingestion.store_batch import by_kind, merge_batch, read_keys
 from auren_graphs.ingestion.store_layout import (
-    Derivation,
     Namespace,
     day_number,
     day_range_filter,
@@ -55,7 +54,10 @@ from auren_graphs.ingestion.store_layout import (
     uploads_namespace,
     verdict,
 )
-from auren_graphs.ingestion.store_raw import merge_intervals
+from auren_graphs.ingestion.store_raw import (
+    merge_intervals,
+)
+from auren_graphs.ingestion.store_rows import empty_item, merge_observations
 
 __all__ = [
     "Derivation",
@@ -110,67 +112,6 @@ class WriteCounts:
 # ---------------------------------------------------------------- metric items
 
 
-def _empty_item(metric: str, day: str) -> dict[str, Any]:
-    return {
-        "metric": metric,
-        "unit": METRICS[metric].unit,
-        "day": day,
-        "day_num": day_number(day),
-        "rows": [],
-        "parts": {},
-    }
-
-
-def _aggregate_row(parts: Mapping[str, list[Any]], device: str) -> dict[str, Any] | None:
-    """The one row a device's combined parts make: a sum, or the best-ranked value."""
-    mine = [p for p in parts.values() if p[1] == device]
-    if not mine:
-        return None
-    if mine[0][2] == "sum":
-        value = sum(p[0] for p in mine)
-    else:
-        value = max(mine, key=lambda p: p[3])[0]
-    return {"value": value, "device": device, "timestamp": None, "id": f"{device}:combined"}
-
-
-def merge_observations(
-    item: dict[str, Any], entries: Iterable[ObservationEntry], codes: bytearray | None
-) -> bool:
-    """Merge prepared observations of one (metric, day) into its item; True when it changed.
-
-    Each entry's verdict is written into `codes` at the entry's index.
-    """
-    rows: dict[str, dict[str, Any]] = {row["id"]: row for row in item["rows"]}
-    parts: dict[str, list[Any]] = item["parts"]
-    combined_devices: set[str] = set()
-    changed = False
-    for index, identity, new in entries:
-        if isinstance(new, dict):  # a row of its own
-            old: Any = rows.get(identity)
-            if old != new:
-                rows[identity] = new
-                changed = True
-        else:  # a part of a combined row
-            old = parts.get(identity)
-            if old != new:
-                parts[identity] = new
-                combined_devices.add(new[1])
-                changed = True
-        if codes is not None:
-            codes[index] = verdict(old, new)
-    for device in combined_devices:
-        row = _aggregate_row(parts, device)
-        if row is not None:
-            rows[row["id"]] = row
-    if changed:
-        item["rows"] = sorted(rows.values(), key=_row_order)
-    return changed
-
-
-def _row_order(row: dict[str, Any]) -> tuple[str, str]:
-    return (row["timestamp"] or "", row["id"])
-
-
 async def write_observations(
     store: BaseStore, user_id: str, observations: Sequence[Observation], *, count: bool = True
 ) -> WriteCounts:
@@ -207,7 +148,7 @@ def _merged_rows(
 ) -> list[PutOp]:
     puts: list[PutOp] = []
     for (metric, day), found in zip(keys, items, strict=True):
-        value = item_value(found) or _empty_item(metric, day)
+        value = item_value(found) or empty_item(metric, day)
         if merge_observations(value, groups[(metric, day)], codes):
             puts.append(PutOp(metric_namespace(user_id, metric), day, value, index=False))
     return puts
@@ -248,18 +189,24 @@ async def write_prepared(
     prepared: PreparedBatch,
     derivations: Mapping[str, Derivation],
 ) -> WriteCounts:
-    """Write a prepared batch (see `prepared`).
+    """Write a prepared batch (see `prepared`) with one read and one write to the store.
 
-    The batch's own values and its raw intervals go to different items, so they are
-    written at once (the store's pool gives each its connection, and Postgres works on
-    them while this process merges the next); then the daily values the intervals
-    derive, which may share items with nothing written before them in this batch.
+    Everything the batch may touch is read at once: its metric items, the raw items of
+    the days its intervals span and one day either side, and the items of the metrics
+    those days derive (when the derivation names them, see `Derives`). It is merged and
+    derived off the event loop (`store_batch`), and every changed item written at once:
+    two round trips per batch, whatever it holds. Values a derivation gives for items
+    not read (one that names no metrics) are written afterwards, the usual way.
     """
-    interval_codes = bytearray(prepared.interval_count)
-    observation_codes, derived = await asyncio.gather(
-        _write_rows(store, user_id, prepared.observations, prepared.observation_count),
-        merge_intervals(store, user_id, device, prepared.intervals, interval_codes, derivations),
-    )
-    if derived:
-        await write_observations(store, user_id, derived, count=False)
-    return WriteCounts(observation_codes=observation_codes, interval_codes=interval_codes).tally()
+    kinds = by_kind(prepared.intervals)
+    reads = list(dict.fromkeys(read_keys(user_id, prepared, kinds, derivations)))
+    found = await store.abatch([GetOp(namespace, key) for namespace, key in reads])
+    values = {read: item_value(item) for read, item in zip(reads, found, strict=True)}
+    merged = await off_the_loop(merge_batch, user_id, device, prepared, kinds, derivations, values)
+    if merged.puts:
+        await store.abatch(merged.puts)
+    if merged.leftover:
+        await write_observations(store, user_id, merged.leftover, count=False)
+    return WriteCounts(
+        observation_codes=merged.observation_codes, interval_codes=merged.interval_codes
+    ).tally()

@@ -6,16 +6,16 @@ See `storage` for the layout and how a batch is merged into it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
 from langgraph.store.base import Item
 
-from auren_graphs.canonical import ACCEPTED, DUPLICATE, UPDATED, RawInterval
+from auren_graphs.canonical import ACCEPTED, DUPLICATE, UPDATED
 
 Namespace = tuple[str, ...]
-Derivation = Callable[[Sequence[RawInterval]], Mapping[date, Mapping[str, float]]]
+
 T = TypeVar("T")
 
 

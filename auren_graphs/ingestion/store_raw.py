@@ -17,9 +17,9 @@ from typing import Any
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
 from auren_graphs.canonical import Device, Observation, RawInterval
+from auren_graphs.ingestion.derivation import Derivation
 from auren_graphs.ingestion.prepared import IntervalEntry, days_between
 from auren_graphs.ingestion.store_layout import (
-    Derivation,
     Namespace,
     item_value,
     off_the_loop,
@@ -80,10 +80,45 @@ def _derive(
     items: list[dict[str, list[Any]]],
     derivation: Derivation,
 ) -> list[Observation]:
+    return derive_observations(kind, device, touched, items, derivation)
+
+
+def derive_observations(
+    kind: str,
+    device: Device,
+    touched: set[date],
+    items: Sequence[dict[str, list[Any]]],
+    derivation: Derivation,
+) -> list[Observation]:
+    """The daily values of the touched days, derived from the raw day items given."""
     intervals = [
         _unpack(kind, identity, packed) for stored in items for identity, packed in stored.items()
     ]
     return _derived_observations(kind, device, touched, derivation(intervals))
+
+
+def merge_raw_entries(
+    stored: dict[str, list[Any]], entries: list[IntervalEntry], codes: bytearray, touched: set[str]
+) -> bool:
+    """Merge packed intervals into one raw day item's `intervals`; True when it changed.
+
+    Verdicts go into `codes`; the days a changed interval touches into `touched`.
+    """
+    changed = False
+    for index, identity, packed, spans in entries:
+        old = stored.get(identity)
+        codes[index] = verdict(old, packed)
+        if old != packed:
+            stored[identity] = packed
+            changed = True
+            touched.update(spans)
+    return changed
+
+
+def context_window(touched: set[date]) -> list[date]:
+    """The touched days and one either side: a night starts the evening before the day
+    it belongs to."""
+    return days_between(min(touched) - timedelta(days=1), max(touched) + timedelta(days=1))
 
 
 RawItems = dict[str, dict[str, list[Any]]]
@@ -121,17 +156,8 @@ def _merged_raw(
     puts: list[PutOp] = []
     for day, item in zip(days, found, strict=True):
         value = item_value(item) or {"day": day, "intervals": {}}
-        stored: dict[str, list[Any]] = value["intervals"]
-        merged[day] = stored
-        changed = False
-        for index, identity, packed, spans in groups[day]:
-            old = stored.get(identity)
-            codes[index] = verdict(old, packed)
-            if old != packed:
-                stored[identity] = packed
-                changed = True
-                touched.update(spans)
-        if changed:
+        merged[day] = value["intervals"]
+        if merge_raw_entries(value["intervals"], groups[day], codes, touched):
             puts.append(PutOp(namespace, day, value, index=False))
     return merged, {date.fromisoformat(day) for day in touched}, puts
 
@@ -144,10 +170,7 @@ async def _items_around(
     A night starts the evening before the day it belongs to, so one day either side of
     the touched days is read as context. Days just merged are not read again.
     """
-    window = [
-        d.isoformat()
-        for d in days_between(min(touched) - timedelta(days=1), max(touched) + timedelta(days=1))
-    ]
+    window = [d.isoformat() for d in context_window(touched)]
     missing = [day for day in window if day not in merged]
     found = await store.abatch([GetOp(raw_namespace(user_id, kind), day) for day in missing])
     items = [merged[day] for day in window if day in merged]

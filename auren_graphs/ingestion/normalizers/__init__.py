@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from auren_graphs.canonical import Device, NormalizedBatch, PayloadError
+from auren_graphs.ingestion.derivation import Derivation, Derives
 from auren_graphs.ingestion.normalizers import apple, manual, oura, whoop
+from auren_graphs.ingestion.normalizers.apple_derive import SLEEP_METRICS
 from auren_graphs.ingestion.normalizers.common import NormalizeContext
-
-if TYPE_CHECKING:
-    # Only a type: importing the store (langgraph, langchain) would cost the ingestion
-    # worker process most of its start-up.
-    from auren_graphs.ingestion.store_layout import Derivation
 
 Normalizer = Callable[[object, NormalizeContext], NormalizedBatch]
 
@@ -44,14 +40,20 @@ def normalize(device: Device, payload: object, context: NormalizeContext) -> Nor
 
 # Values derived from raw intervals that may arrive in different deliveries.
 DERIVATIONS: dict[str, Derivation] = {
-    "apple_steps": lambda intervals: {
-        day: {"steps": total} for day, total in apple.derive_interval_totals(intervals).items()
-    },
-    "apple_active_energy": lambda intervals: {
-        day: {"active_energy": total}
-        for day, total in apple.derive_interval_totals(intervals).items()
-    },
-    "apple_sleep": apple.derive_sleep,
+    "apple_steps": Derives(
+        lambda intervals: {
+            day: {"steps": total} for day, total in apple.derive_interval_totals(intervals).items()
+        },
+        ("steps",),
+    ),
+    "apple_active_energy": Derives(
+        lambda intervals: {
+            day: {"active_energy": total}
+            for day, total in apple.derive_interval_totals(intervals).items()
+        },
+        ("active_energy",),
+    ),
+    "apple_sleep": Derives(apple.derive_sleep, SLEEP_METRICS),
 }
 
 __all__ = ["DERIVATIONS", "NORMALIZERS", "NormalizeContext", "Normalizer", "normalize"]

@@ -38,6 +38,17 @@ SLEEP_STAGES = ASLEEP_STAGES | {"in_bed", "awake"}
 
 _WATCH, _IPHONE, _OTHER = 3, 2, 1
 
+#: What `derive_sleep` gives per day.
+SLEEP_METRICS = (
+    "time_in_bed",
+    "sleep_duration",
+    "sleep_light_duration",
+    "sleep_deep_duration",
+    "sleep_rem_duration",
+    "sleep_awake_duration",
+    "nap_duration",
+)
+
 
 def source_priority(source: str) -> int:
     """Apple's default source order: Watch (3) above iPhone (2) above other apps (1)."""
