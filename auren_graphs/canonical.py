@@ -98,7 +98,9 @@ class Observation:
     Within one (metric, day, device), values combine by `combine`:
     `replace` keeps one value per identity (a sample, or a daily value); `sum` adds the
     contributions of several records (naps); `best` keeps the contribution with the
-    highest `rank` (the main sleep among several long sleeps).
+    highest `rank` (the main sleep among several long sleeps). `stamp` is `timestamp` as
+    ISO 8601 text when the normalizer has it for nothing (Apple's own text, sliced), so
+    storage need not format the datetime again.
     """
 
     metric: str
@@ -109,6 +111,7 @@ class Observation:
     timestamp: datetime | None = None
     combine: Combine = "replace"
     rank: float = 0.0
+    stamp: str | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -299,6 +302,7 @@ class BatchBuilder:
         timestamp: datetime | None = None,
         combine: Combine = "replace",
         rank: float = 0.0,
+        stamp: str | None = None,
     ) -> bool:
         """Add one value; a missing value (None) is skipped, an implausible one rejected."""
         if value is None:
@@ -327,6 +331,7 @@ class BatchBuilder:
                 timestamp,
                 combine,
                 rank,
+                stamp,
             )
         )
         return True

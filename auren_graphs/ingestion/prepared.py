@@ -53,7 +53,7 @@ def prepare_observations(
     groups: dict[tuple[str, date], list[ObservationEntry]] = defaultdict(list)
     for index, obs in enumerate(observations):
         if obs.combine == "replace":
-            stamp = obs.timestamp.isoformat() if obs.timestamp is not None else None
+            stamp = obs.stamp or (obs.timestamp.isoformat() if obs.timestamp else None)
             new: Any = {
                 "value": obs.value,
                 "device": obs.device,

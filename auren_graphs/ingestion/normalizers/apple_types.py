@@ -127,6 +127,17 @@ def _aware(text: str) -> datetime:
     return moment
 
 
+def apple_iso(text: str) -> str | None:
+    """Apple's "2026-11-02 07:30:00 -0800" as `datetime.isoformat()` writes it
+    ("2026-11-02T07:30:00-08:00"), by slicing; None for any other shape (or "-0000",
+    which isoformat writes "+00:00"). Only for text `_aware` has parsed."""
+    if len(text) != 25 or text[10] != " " or text[19] != " " or text[20] not in "+-":
+        return None
+    if text[20:] == "-0000":
+        return None
+    return f"{text[:10]}T{text[11:19]}{text[20:23]}:{text[23:]}"
+
+
 def instant_key(moment: datetime) -> str:
     """Epoch seconds: the same instant gives the same key whatever offset renders it.
 

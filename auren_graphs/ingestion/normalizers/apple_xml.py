@@ -35,6 +35,7 @@ from auren_graphs.ingestion.normalizers.apple_types import (
     SLEEP_TYPE,
     InstantCache,
     QuantityType,
+    apple_iso,
     interval_problem,
     sample_identity,
     source_key,
@@ -124,7 +125,12 @@ class ExportReader:
         identity = f"apple:{quantity.code}:{source_key(source)}:{start_key}:{end_key}"
         if not quantity.interval:
             self._builder.add(
-                quantity.target, value, day=start.date(), identity=identity, timestamp=start
+                quantity.target,
+                value,
+                day=start.date(),
+                identity=identity,
+                timestamp=start,
+                stamp=apple_iso(start_text),
             )
         elif start <= end and 0.0 <= value < math.inf:
             self._builder.interval(
