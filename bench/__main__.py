@@ -39,8 +39,9 @@ def main() -> None:
         if not only or "webhooks" in only:
             results |= webhook_bench.run(uri)
     OUT.mkdir(exist_ok=True)
-    (OUT / "latest.json").write_text(json.dumps({"at": time.time(), **results}, indent=2))
-    print(f"\nfigures written to {OUT / 'latest.json'}")
+    name = "latest.json" if not only else f"latest-{'-'.join(sorted(only))}.json"
+    (OUT / name).write_text(json.dumps({"at": time.time(), **results}, indent=2))
+    print(f"\nfigures written to {OUT / name}")
 
 
 if __name__ == "__main__":
