@@ -8,6 +8,7 @@ store. Plausibility bounds live here so every device is held to the same limits.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -77,7 +78,9 @@ class Observation:
     Within one (metric, day, device), values combine by `combine`:
     `replace` keeps one value per identity (a sample, or a daily value); `sum` adds the
     contributions of several records (naps); `best` keeps the contribution with the
-    highest `rank` (the main sleep among several long sleeps).
+    highest `rank` (the main sleep among several long sleeps). `stamp` is `timestamp` as
+    ISO 8601 text when the normalizer has it for nothing (Apple's own text, sliced), so
+    storage need not format the datetime again.
     """
 
     metric: str
@@ -88,6 +91,7 @@ class Observation:
     timestamp: datetime | None = None
     combine: Combine = "replace"
     rank: float = 0.0
+    stamp: str | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -114,6 +118,71 @@ class Rejection:
     reason: str
 
 
+#: What can become of a record examined in a payload; every record gets exactly one.
+OUTCOMES: tuple[str, ...] = ("accepted", "duplicate", "updated", "rejected", "skipped", "ignored")
+#: Storage's verdict on one value or interval (0: not written).
+DUPLICATE, UPDATED, ACCEPTED = 1, 2, 3
+_CODE_OUTCOMES = {ACCEPTED: "accepted", UPDATED: "updated", DUPLICATE: "duplicate"}
+#: Distinct ignored types a report names; more are counted together.
+MAX_IGNORED_TYPES = 64
+OTHER_TYPES = "(other types)"
+
+
+@dataclass(slots=True)
+class RecordLedger:
+    """Which record each value came from, kept cheaply enough for millions of records.
+
+    A record that produced exactly one value (most of them) needs no entry: storage's
+    verdict on the value is the record's. `multi` holds the value ranges of records that
+    produced several ((observation start, end, interval start, end)): such a record is
+    accepted when any of its values was new, else updated when any changed, else a
+    duplicate. Records that produced no value are counted here directly.
+    """
+
+    multi: list[tuple[int, int, int, int]] = field(default_factory=list)
+    rejected: int = 0
+    skipped: int = 0
+    ignored: dict[str, int] = field(default_factory=dict)
+
+    def ignore(self, kind: str, count: int = 1) -> None:
+        name = printable(kind[:120]) or "(no type)"
+        if name not in self.ignored and len(self.ignored) >= MAX_IGNORED_TYPES:
+            name = OTHER_TYPES
+        self.ignored[name] = self.ignored.get(name, 0) + count
+
+    def extend(self, other: RecordLedger, observations: int, intervals: int) -> None:
+        """Add `other`, whose values follow this batch's `observations` and `intervals`."""
+        self.multi.extend(
+            (a + observations, b + observations, c + intervals, d + intervals)
+            for a, b, c, d in other.multi
+        )
+        self.rejected += other.rejected
+        self.skipped += other.skipped
+        for kind, count in other.ignored.items():
+            self.ignore(kind, count)
+
+    def outcomes(
+        self, observation_codes: Sequence[int], interval_codes: Sequence[int]
+    ) -> dict[str, int]:
+        """Records by outcome, from storage's verdict on each value (`DUPLICATE`...)."""
+        counts = {
+            code: observation_codes.count(code) + interval_codes.count(code)
+            for code in _CODE_OUTCOMES
+        }
+        for a, b, c, d in self.multi:
+            codes = [*observation_codes[a:b], *interval_codes[c:d]]
+            for code in codes:
+                counts[code] -= 1
+            counts[max(codes)] += 1
+        result = {name: counts[code] for code, name in _CODE_OUTCOMES.items()}
+        result |= {
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "ignored": sum(self.ignored.values()),
+        }
+        return {outcome: result[outcome] for outcome in OUTCOMES}
+
+
 @dataclass(slots=True, unsafe_hash=True)
 class NormalizedBatch:
     """What a normalizer made of one payload.
@@ -121,6 +190,7 @@ class NormalizedBatch:
     `rejections` are bad records or values, each with its reason. `skipped` are records
     that carry no value yet (a WHOOP `PENDING_SCORE`, an Oura score of null): not an
     error, nothing stored, stored once a later delivery carries the value.
+    `records_seen` counts the records examined and `ledger` what became of each.
     """
 
     observations: list[Observation] = field(default_factory=list)
@@ -128,8 +198,10 @@ class NormalizedBatch:
     rejections: list[Rejection] = field(default_factory=list)
     skipped: list[Rejection] = field(default_factory=list)
     records_seen: int = 0
+    ledger: RecordLedger = field(default_factory=RecordLedger, compare=False, hash=False)
 
     def extend(self, other: NormalizedBatch) -> None:
+        self.ledger.extend(other.ledger, len(self.observations), len(self.intervals))
         self.observations.extend(other.observations)
         self.intervals.extend(other.intervals)
         self.rejections.extend(other.rejections)
@@ -167,6 +239,38 @@ class BatchBuilder:
     def __init__(self, device: Device) -> None:
         self.device: Device = device
         self.batch = NormalizedBatch()
+        self._mark = (0, 0, 0, 0)
+
+    def end_record(self, *, ignored: str | None = None, ref: str = "") -> None:
+        """Close one record examined: everything added since the last call came from it.
+
+        `ignored` names the type of a record AUREN does not store. A record that gave
+        no value, no reason and is not ignored is skipped as carrying no value, so that
+        every record is accounted for.
+        """
+        batch, ledger = self.batch, self.batch.ledger
+        o0, i0, r0, s0 = self._mark
+        o, i = len(batch.observations), len(batch.intervals)
+        values = o - o0 + i - i0
+        if ignored is not None:
+            ledger.ignore(ignored)
+        elif values > 1:
+            ledger.multi.append((o0, o, i0, i))
+        elif values == 1:
+            pass  # storage's verdict on the value is the record's
+        elif len(batch.rejections) > r0:
+            ledger.rejected += 1
+        else:
+            if len(batch.skipped) == s0:
+                self.skip(ref or f"record {batch.records_seen + 1}", "carries no value to store")
+            ledger.skipped += 1
+        batch.records_seen += 1
+        self._mark = (o, i, len(batch.rejections), len(batch.skipped))
+
+    def take(self) -> NormalizedBatch:
+        """The batch built so far; the builder goes on with an empty one."""
+        batch, self.batch, self._mark = self.batch, NormalizedBatch(), (0, 0, 0, 0)
+        return batch
 
     def add(
         self,
@@ -178,14 +282,18 @@ class BatchBuilder:
         timestamp: datetime | None = None,
         combine: Combine = "replace",
         rank: float = 0.0,
+        stamp: str | None = None,
     ) -> bool:
         """Add one value; a missing value (None) is skipped, an implausible one rejected."""
         if value is None:
             return False
-        problem = plausibility_error(metric, value)
-        if problem is not None:
-            self.reject(identity, problem)
-            return False
+        spec = METRICS.get(metric)
+        # The common case checked inline (NaN fails the comparison); the rest says why.
+        if not (type(value) is float and spec is not None and spec.low <= value <= spec.high):
+            problem = plausibility_error(metric, value)
+            if problem is not None:
+                self.reject(identity, problem)
+                return False
         assert isinstance(value, int | float)
         if "\x00" in identity:
             self.reject(identity, f"{metric}: the record's identity holds a NUL character")
@@ -203,6 +311,7 @@ class BatchBuilder:
                 timestamp,
                 combine,
                 rank,
+                stamp,
             )
         )
         return True

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         description="How long checkpoint and store calls retry through a Postgres outage "
         "before the run fails with DatabaseUnavailableError (503 to clients).",
     )
+    ingest_workers: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Processes that read staged uploads (export chunks) beside the server's "
+        "event loop; 0 reads them in a thread of the server.",
+    )
     model_breaker_threshold: int = Field(
         default=3, ge=1, description="Consecutive model failures that open the circuit breaker."
     )

@@ -1,13 +1,16 @@
 """`make bench`: prints each figure with its ratio against a baseline measured in the same run.
 
-AUREN_BENCH_RECORDS (default 1,000,000) sets the size of the synthetic Apple export;
-AUREN_BENCH_PAGES (default 40) the pages per device and user.
+AUREN_BENCH_APPLE_RECORDS (or AUREN_BENCH_RECORDS; default 1,000,000) sets the size of the
+realistic Apple export (bench/apple_bench.py lists its other switches); AUREN_BENCH_PAGES
+(default 40) the pages per device and user. `python -m bench apple` runs only the Apple
+benchmark.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
 from bench import analysis_bench, apple_bench, growth_bench, pages_bench, webhook_bench
@@ -16,18 +19,29 @@ from tests.support.server import throwaway_postgres
 
 
 def main() -> None:
-    records = int(os.environ.get("AUREN_BENCH_RECORDS", "1000000"))
+    records = int(
+        os.environ.get("AUREN_BENCH_APPLE_RECORDS")
+        or os.environ.get("AUREN_BENCH_RECORDS")
+        or "1000000"
+    )
+    only = set(sys.argv[1:])
     pages = int(os.environ.get("AUREN_BENCH_PAGES", "40"))
     results: dict[str, float] = {}
     with throwaway_postgres() as uri:
-        results |= apple_bench.run(uri, records)
-        results |= pages_bench.run(uri, pages)
-        results |= growth_bench.run(uri)
-        results |= analysis_bench.run(uri)
-        results |= webhook_bench.run(uri)
+        if not only or "apple" in only:
+            results |= apple_bench.run(uri, records)
+        if not only or "pages" in only:
+            results |= pages_bench.run(uri, pages)
+        if not only or "growth" in only:
+            results |= growth_bench.run(uri)
+        if not only or "analysis" in only:
+            results |= analysis_bench.run(uri)
+        if not only or "webhooks" in only:
+            results |= webhook_bench.run(uri)
     OUT.mkdir(exist_ok=True)
-    (OUT / "latest.json").write_text(json.dumps({"at": time.time(), **results}, indent=2))
-    print(f"\nfigures written to {OUT / 'latest.json'}")
+    name = "latest.json" if not only else f"latest-{'-'.join(sorted(only))}.json"
+    (OUT / name).write_text(json.dumps({"at": time.time(), **results}, indent=2))
+    print(f"\nfigures written to {OUT / name}")
 
 
 if __name__ == "__main__":

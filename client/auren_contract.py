@@ -233,9 +233,12 @@ def unknown_metric_message(name: object) -> str | None:
 # ------------------------------------------------------------------------------ days
 
 
-def day_number(day: date) -> int:
-    """A local calendar day as the integer YYYYMMDD (the store's range-query key: the
-    in-memory store compares range filters as floats, so not the ISO string)."""
+def day_number(day: date | str) -> int:
+    """A local calendar day (a date, or its ISO text) as the integer YYYYMMDD (the store's
+    range-query key: the in-memory store compares range filters as floats, so not the
+    ISO string)."""
+    if isinstance(day, str):
+        return int(day[:10].replace("-", ""))
     return day.year * 10_000 + day.month * 100 + day.day
 
 

@@ -18,6 +18,8 @@ from auren_contract import metric_namespace, sources_namespace
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
 from auren_graphs.canonical import Observation
+from auren_graphs.ingestion.prepared import PreparedBatch
+from auren_graphs.ingestion.store_rows import aggregate_row
 
 INDEXED_DEVICES = frozenset({"whoop", "oura"})
 #: WHOOP v2 names a deleted recovery by its sleep: the recovery was stored on that
@@ -31,17 +33,40 @@ async def index_sources(
     store: BaseStore, user_id: str, observations: Iterable[Observation]
 ) -> None:
     """Remember which (metric, day) items each vendor record wrote to."""
+    found = (
+        (record_of(obs), obs.metric, obs.day.isoformat())
+        for obs in observations
+        if obs.device in INDEXED_DEVICES
+    )
+    await _remember(store, user_id, found)
+
+
+async def index_prepared(
+    store: BaseStore, user_id: str, device: str, prepared: PreparedBatch
+) -> None:
+    """The same for a batch prepared for writing (`prepared`): its entries keep the
+    observations' identities by (metric, day)."""
+    if device not in INDEXED_DEVICES:
+        return
+    found = (
+        (_record(identity, metric), metric, day)
+        for (metric, day), entries in prepared.observations.items()
+        for _, identity, _ in entries
+    )
+    await _remember(store, user_id, found)
+
+
+async def _remember(store: BaseStore, user_id: str, found: Iterable[tuple[str, str, str]]) -> None:
     places: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for obs in observations:
-        if obs.device in INDEXED_DEVICES:
-            places[record_of(obs)].add((obs.metric, obs.day.isoformat()))
+    for record, metric, day in found:
+        places[record].add((metric, day))
     if not places:
         return
     namespace = sources_namespace(user_id)
     keys = list(places)
-    found = await store.abatch([GetOp(namespace, key) for key in keys])
+    items = await store.abatch([GetOp(namespace, key) for key in keys])
     puts = []
-    for key, item in zip(keys, found, strict=True):
+    for key, item in zip(keys, items, strict=True):
         known = {tuple(p) for p in (item.value["items"] if isinstance(item, Item) else [])}
         if not places[key] <= known:
             merged = sorted(known | places[key])
@@ -53,8 +78,12 @@ async def index_sources(
 def record_of(obs: Observation) -> str:
     """The vendor record an observation came from: its identity is the record's and the
     metric's (`whoop:sleep:<id>:sleep_duration`)."""
-    suffix = f":{obs.metric}"
-    return obs.identity[: -len(suffix)] if obs.identity.endswith(suffix) else obs.identity
+    return _record(obs.identity, obs.metric)
+
+
+def _record(identity: str, metric: str) -> str:
+    suffix = f":{metric}"
+    return identity[: -len(suffix)] if identity.endswith(suffix) else identity
 
 
 async def delete_records(store: BaseStore, user_id: str, identities: Iterable[str]) -> int:
@@ -95,7 +124,6 @@ async def _remove_rows(store: BaseStore, user_id: str, metric: str, day: str, pr
     if not removed:
         return 0
     # A combined value (naps summed, the main sleep chosen) is recomputed from what is left.
-    from auren_graphs.ingestion.storage import aggregate_row  # storage imports this module
 
     combined = {p[1] for p in value.get("parts", {}).values()}
     rows = [r for r in rows if not str(r.get("id", "")).endswith(":combined")]

@@ -7,6 +7,8 @@ state, which may only repeat it. A run that may serve nobody is refused and stor
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from auren_contract import API_VENDORS, INGESTION_GRAPH, Device, uploads_namespace
@@ -16,11 +18,13 @@ from langgraph.runtime import Runtime
 from auren_graphs import observability
 from auren_graphs.canonical import PayloadError
 from auren_graphs.identity import IdentityError, serving_user
+from auren_graphs.ingestion import worker
 from auren_graphs.ingestion.context import IngestionContext
 from auren_graphs.ingestion.deletions import delete_records
-from auren_graphs.ingestion.normalizers import DERIVATIONS, NormalizeContext, normalize
+from auren_graphs.ingestion.normalizers import DERIVATIONS, NormalizeContext
 from auren_graphs.ingestion.state import IngestError, IngestionState, Report
-from auren_graphs.ingestion.storage import write_batch
+from auren_graphs.ingestion.storage import write_prepared
+from auren_graphs.ingestion.worker import Normalized
 from auren_graphs.records.connections import vendor_account_of
 
 Update = dict[str, Any]
@@ -91,16 +95,41 @@ async def _discard_uploads(user: str, runtime: Runtime[IngestionContext], keys: 
         await store.adelete(uploads_namespace(user), key)
 
 
-async def _next_payload(
-    user: str, state: IngestionState, runtime: Runtime[IngestionContext]
-) -> Any:
-    if not state.uploads:
-        return state.payload
-    item = await _store(runtime).aget(uploads_namespace(user), state.uploads[state.cursor])
-    if item is None:
+async def _upload_value(
+    user: str, runtime: Runtime[IngestionContext], key: str
+) -> dict[str, Any] | None:
+    item = await _store(runtime).aget(uploads_namespace(user), key)
+    if item is None or item.value.get("payload") is None:
         # Already ingested and removed before a restart resumed this step.
         return None
-    return item.value.get("payload")
+    return dict(item.value)
+
+
+async def _reading(
+    device: Device,
+    user: str,
+    state: IngestionState,
+    runtime: Runtime[IngestionContext],
+    context: NormalizeContext,
+) -> Awaitable[Normalized] | None:
+    """This step's payload being read (in the worker for uploads), or None when there is
+    none; the run's next upload starts being read too, while this one is written."""
+    if not state.uploads:
+        if state.payload is None:
+            return None
+        return worker.normalized(device, state.payload, context, staged=False)
+    key = state.uploads[state.cursor]
+    reading: Awaitable[Normalized] | None = worker.claim((user, key))
+    if reading is None:
+        value = await _upload_value(user, runtime, key)
+        if value is not None:
+            reading = asyncio.ensure_future(worker.normalized(device, value, context, staged=True))
+    for following in state.uploads[state.cursor + 1 : state.cursor + 1 + worker.depth()]:
+        if not worker.prefetching((user, following)):
+            value = await _upload_value(user, runtime, following)
+            if value is not None:
+                worker.prefetch((user, following), device, value, context)
+    return reading
 
 
 async def _ingest(
@@ -112,17 +141,22 @@ async def _ingest(
     thread's `uploads`, so the next run on the thread starts clean.
     """
     user = await serving(state)  # again: a resumed or re-routed step proves it too
-    payload = await _next_payload(user, state, runtime)
+    context = NormalizeContext(user, state.vendor_user_id)
+    reading = await _reading(device, user, state, runtime, context)
     done = state.uploads[: state.cursor + 1]
     last = state.cursor + 1 >= len(state.uploads)
     update: Update = {"payload": None, "cursor": state.cursor + 1}
     if last:
         update["uploads"] = []
-    if payload is not None:
-        written = await write_payload(device, user, payload, state, runtime)
-        if "error" in written:
-            await _discard_uploads(user, runtime, state.uploads[state.cursor :])
-        update.update(written)
+    if reading is not None:
+        try:
+            result = await reading
+        except PayloadError as exc:
+            rest = state.uploads[state.cursor :]
+            worker.forget([(user, key) for key in rest])
+            await _discard_uploads(user, runtime, rest)
+            return {**update, **refuse("invalid_payload", str(exc))}
+        update.update(await _write(device, user, result, state, runtime))
     await _discard_uploads(user, runtime, done[state.cursor :])
     return update
 
@@ -138,10 +172,21 @@ async def write_payload(
     the refusal of a document that is wholly invalid (then nothing of it is stored)."""
     context = NormalizeContext(user, state.vendor_user_id)
     try:
-        batch = normalize(device, payload, context)
+        result = await worker.normalized(device, payload, context, staged=False)
     except PayloadError as exc:
         return refuse("invalid_payload", str(exc))
-    counts = await write_batch(_store(runtime), user, device, batch, DERIVATIONS)
+    return await _write(device, user, result, state, runtime)
+
+
+async def _write(
+    device: Device,
+    user: str,
+    result: Normalized,
+    state: IngestionState,
+    runtime: Runtime[IngestionContext],
+) -> Update:
+    batch = result.batch
+    counts = await write_prepared(_store(runtime), user, device, result.prepared, DERIVATIONS)
     observability.record_ingest(device, counts, batch)
     report = state.report.including(
         accepted=counts.accepted,
@@ -150,6 +195,8 @@ async def write_payload(
         records=batch.records_seen,
         rejected=batch.rejections,
         skipped=batch.skipped,
+        outcomes=batch.ledger.outcomes(counts.observation_codes, counts.interval_codes),
+        ignored=batch.ledger.ignored,
         limit=runtime.context.report_limit if runtime.context else 100,
     )
     return {"report": report.model_dump()}
@@ -183,5 +230,5 @@ async def delete_vendor_records(
     prefix = f"{state.device}:"
     mine = [key for key in state.deletions if key.startswith(prefix)]
     removed = await delete_records(_store(runtime), user, mine)
-    report = state.report.model_copy(update={"deleted": removed, "records": len(mine)})
+    report = state.report.model_copy(update={"deleted": removed})  # values, not records
     return {"report": report.model_dump(), "deletions": []}

@@ -6,11 +6,12 @@ them in the store under `("uploads", user_id)` and passes their keys in `uploads
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from auren_graphs.canonical import Rejection
+from auren_graphs.canonical import MAX_IGNORED_TYPES, OTHER_TYPES, Rejection
 
 DeviceName = Literal["oura", "whoop", "apple_health", "manual"]
 
@@ -32,8 +33,41 @@ class IngestError(BaseModel):
     message: str = Field(description="What is wrong with it, for the sender.")
 
 
+class RecordOutcomes(BaseModel):
+    """Every record examined, by what became of it; the six add up to the records.
+
+    A record that gave several values (a workout, a WHOOP cycle) counts once: accepted
+    when any of its values was new, else updated when any changed, else a duplicate.
+    A record refused whole is rejected; one with no value yet is skipped; one of a type
+    AUREN does not store is ignored (see `Report.ignored` for the types).
+    """
+
+    accepted: int = Field(default=0, description="Records that stored at least one new value.")
+    duplicate: int = Field(default=0, description="Records whose values were all stored already.")
+    updated: int = Field(default=0, description="Records that corrected a stored value.")
+    rejected: int = Field(default=0, description="Records refused whole (reasons in `rejected`).")
+    skipped: int = Field(default=0, description="Records with no value yet (reasons in `skipped`).")
+    ignored: int = Field(default=0, description="Records of types AUREN does not store.")
+
+    def plus(self, other: Mapping[str, int]) -> RecordOutcomes:
+        mine = self.model_dump()
+        return RecordOutcomes(**{name: mine[name] + other.get(name, 0) for name in mine})
+
+
+def _merged_types(kept: Mapping[str, int], more: Mapping[str, int]) -> dict[str, int]:
+    merged = dict(kept)
+    for kind, count in more.items():
+        name = kind if kind in merged or len(merged) < MAX_IGNORED_TYPES else OTHER_TYPES
+        merged[name] = merged.get(name, 0) + count
+    return merged
+
+
 class Report(BaseModel):
-    """What an ingestion run did. Reasons are capped; the counts are exact."""
+    """What an ingestion run did. Reasons are capped; the counts are exact.
+
+    `accepted`, `duplicates` and `updated` count values (a workout gives several);
+    `outcomes` counts records, and adds up to `records`.
+    """
 
     accepted: int = Field(default=0, description="Values new to the store.")
     deleted: int = Field(default=0, description="Values removed (records the vendor deleted).")
@@ -48,6 +82,14 @@ class Report(BaseModel):
         default_factory=list, description="Records with no value yet (pending vendor scores)."
     )
     skipped_count: int = Field(default=0, description="How many records carried no value yet.")
+    outcomes: RecordOutcomes = Field(
+        default_factory=RecordOutcomes,
+        description="Every record examined, by outcome; adds up to `records`.",
+    )
+    ignored: dict[str, int] = Field(
+        default_factory=dict,
+        description="Records of types AUREN does not store, by type (at most 64 types named).",
+    )
 
     def including(
         self,
@@ -59,6 +101,8 @@ class Report(BaseModel):
         rejected: list[Rejection],
         skipped: list[Rejection],
         limit: int,
+        outcomes: Mapping[str, int] | None = None,
+        ignored: Mapping[str, int] | None = None,
     ) -> Report:
         """This report with one more batch's results added; reasons kept up to `limit`."""
 
@@ -75,6 +119,8 @@ class Report(BaseModel):
             rejected_count=self.rejected_count + len(rejected),
             skipped=capped(self.skipped, skipped),
             skipped_count=self.skipped_count + len(skipped),
+            outcomes=self.outcomes.plus(outcomes or {}),
+            ignored=_merged_types(self.ignored, ignored or {}),
         )
 
 

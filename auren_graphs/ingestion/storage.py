@@ -10,6 +10,7 @@ Layout (namespaces from `auren_contract`; namespace → key → value):
   recognised.
 - `raw_namespace(user, kind)` → `"YYYY-MM-DD"` → raw intervals by local start day, for
   values derived across deliveries (Apple steps, energy, sleep stages).
+- `sources_namespace(user)` → vendor record → the items it wrote (`deletions`).
 - `uploads_namespace(user)` → id → a payload staged by the client; deleted once ingested.
 
 Device connections are not in the store: `auren_graphs.records.connections`.
@@ -20,161 +21,140 @@ does not grow with the user's history.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from auren_contract import day_number, metric_namespace, raw_namespace
-from langgraph.store.base import BaseStore, GetOp, Item, PutOp
+from langgraph.store.base import BaseStore, GetOp, PutOp
 
 from auren_graphs.canonical import (
-    METRICS,
+    ACCEPTED,
+    DUPLICATE,
+    UPDATED,
     Device,
     NormalizedBatch,
     Observation,
     RawInterval,
 )
-from auren_graphs.ingestion.deletions import index_sources
+from auren_graphs.ingestion.deletions import index_prepared
+from auren_graphs.ingestion.derivation import Derivation
+from auren_graphs.ingestion.prepared import (
+    ObservationEntry,
+    PreparedBatch,
+    prepare_batch,
+    prepare_intervals,
+    prepare_observations,
+)
+from auren_graphs.ingestion.store_batch import by_kind, merge_batch, read_keys
+from auren_graphs.ingestion.store_layout import (
+    Namespace,
+    day_number,
+    day_range_filter,
+    item_value,
+    metric_namespace,
+    off_the_loop,
+    raw_namespace,
+    uploads_namespace,
+    verdict,
+)
+from auren_graphs.ingestion.store_raw import (
+    merge_intervals,
+)
+from auren_graphs.ingestion.store_rows import aggregate_row, empty_item, merge_observations
 
-Derivation = Callable[[Sequence[RawInterval]], Mapping[date, Mapping[str, float]]]
+__all__ = [
+    "Derivation",
+    "Namespace",
+    "WriteCounts",
+    "aggregate_row",
+    "day_number",
+    "day_range_filter",
+    "merge_observations",
+    "metric_namespace",
+    "raw_namespace",
+    "uploads_namespace",
+    "verdict",
+    "write_batch",
+    "write_intervals",
+    "write_observations",
+    "write_prepared",
+]
 
 
 @dataclass(slots=True)
 class WriteCounts:
-    """What a write did: values new to the store, already there, or changed."""
+    """What a write did: values new to the store, already there, or changed.
+
+    `observation_codes` and `interval_codes` hold the verdict on each value written, in
+    the order given (`ACCEPTED`, `UPDATED`, `DUPLICATE`; 0 when not counted), so that
+    the records they came from can be accounted for too.
+    """
 
     accepted: int = 0
     duplicates: int = 0
     updated: int = 0
+    observation_codes: bytearray = field(default_factory=bytearray)
+    interval_codes: bytearray = field(default_factory=bytearray)
 
     def add(self, other: WriteCounts) -> None:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.updated += other.updated
+        self.observation_codes += other.observation_codes
+        self.interval_codes += other.interval_codes
 
-    def count(self, old: object, new: object) -> None:
-        if old is None:
-            self.accepted += 1
-        elif old == new:
-            self.duplicates += 1
-        else:
-            self.updated += 1
+    def tally(self) -> WriteCounts:
+        """Value counts from the verdicts."""
+        codes = self.observation_codes + self.interval_codes
+        self.accepted = codes.count(ACCEPTED)
+        self.updated = codes.count(UPDATED)
+        self.duplicates = codes.count(DUPLICATE)
+        return self
 
 
 # ---------------------------------------------------------------- metric items
 
 
-def _empty_item(metric: str, day: str) -> dict[str, Any]:
-    return {
-        "metric": metric,
-        "unit": METRICS[metric].unit,
-        "day": day,
-        "day_num": day_number(date.fromisoformat(day)),
-        "rows": [],
-        "parts": {},
-    }
-
-
-def _row(obs: Observation, identity: str) -> dict[str, Any]:
-    stamp = obs.timestamp.isoformat() if obs.timestamp is not None else None
-    return {"value": obs.value, "device": obs.device, "timestamp": stamp, "id": identity}
-
-
-def aggregate_row(parts: Mapping[str, list[Any]], device: str) -> dict[str, Any] | None:
-    """The one row a device's combined parts make: a sum, or the best-ranked value."""
-    mine = [p for p in parts.values() if p[1] == device]
-    if not mine:
-        return None
-    if mine[0][2] == "sum":
-        value = sum(p[0] for p in mine)
-    else:
-        value = max(mine, key=lambda p: p[3])[0]
-    return {"value": value, "device": device, "timestamp": None, "id": f"{device}:combined"}
-
-
-def merge_observations(
-    item: dict[str, Any], observations: Iterable[Observation], counts: WriteCounts | None
-) -> bool:
-    """Merge observations of one (metric, day) into its item; True when it changed."""
-    rows: dict[str, dict[str, Any]] = {row["id"]: row for row in item["rows"]}
-    parts: dict[str, list[Any]] = item["parts"]
-    combined_devices: set[str] = set()
-    changed = False
-    for obs in observations:
-        if obs.combine == "replace":
-            new_row = _row(obs, obs.identity)
-            old_row = rows.get(obs.identity)
-            if counts is not None:
-                counts.count(old_row, new_row)
-            if old_row != new_row:
-                rows[obs.identity] = new_row
-                changed = True
-        else:
-            new_part = [obs.value, obs.device, obs.combine, obs.rank]
-            old_part = parts.get(obs.identity)
-            if counts is not None:
-                counts.count(old_part, new_part)
-            if old_part != new_part:
-                parts[obs.identity] = new_part
-                combined_devices.add(obs.device)
-                changed = True
-    for device in combined_devices:
-        row = aggregate_row(parts, device)
-        if row is not None:
-            rows[row["id"]] = row
-    if changed:
-        item["rows"] = sorted(rows.values(), key=lambda r: (r["timestamp"] or "", r["id"]))
-    return changed
-
-
 async def write_observations(
-    store: BaseStore, user_id: str, observations: Iterable[Observation], *, count: bool = True
+    store: BaseStore, user_id: str, observations: Sequence[Observation], *, count: bool = True
 ) -> WriteCounts:
     """Merge observations into their (metric, day) items with one read and one write batch."""
-    groups: dict[tuple[str, str], list[Observation]] = defaultdict(list)
-    for obs in observations:
-        groups[(obs.metric, obs.day.isoformat())].append(obs)
+    groups = prepare_observations(observations)
+    codes = await _write_rows(store, user_id, groups, len(observations) if count else None)
+    return WriteCounts(observation_codes=codes).tally()
+
+
+async def _write_rows(
+    store: BaseStore,
+    user_id: str,
+    groups: Mapping[tuple[str, str], list[ObservationEntry]],
+    count: int | None,
+) -> bytearray:
+    """Merge prepared observations; the verdicts, when `count` (how many there are)."""
     keys = list(groups)
     items = await store.abatch(
         [GetOp(metric_namespace(user_id, metric), day) for metric, day in keys]
     )
-    counts = WriteCounts()
-    puts: list[PutOp] = []
-    for (metric, day), found in zip(keys, items, strict=True):
-        value = _item_value(found) or _empty_item(metric, day)
-        if merge_observations(value, groups[(metric, day)], counts if count else None):
-            puts.append(PutOp(metric_namespace(user_id, metric), day, value, index=False))
+    codes = bytearray(count) if count is not None else None
+    puts = await off_the_loop(_merged_rows, user_id, keys, items, groups, codes)
     if puts:
         await store.abatch(puts)
-    return counts
+    return codes or bytearray()
 
 
-def _item_value(found: Any) -> dict[str, Any] | None:
-    return dict(found.value) if isinstance(found, Item) else None
-
-
-# ---------------------------------------------------------------- raw intervals
-
-
-def _interval_day(interval: RawInterval) -> str:
-    return interval.start.date().isoformat()
-
-
-def _pack(interval: RawInterval) -> list[Any]:
-    return [interval.start.isoformat(), interval.end.isoformat(), interval.value, interval.source]
-
-
-def _unpack(kind: str, identity: str, packed: Sequence[Any]) -> RawInterval:
-    start, end, value, source = packed
-    return RawInterval(
-        kind, datetime.fromisoformat(start), datetime.fromisoformat(end), value, source, identity
-    )
-
-
-def _days_between(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+def _merged_rows(
+    user_id: str,
+    keys: list[tuple[str, str]],
+    items: list[Any],
+    groups: Mapping[tuple[str, str], list[ObservationEntry]],
+    codes: bytearray | None,
+) -> list[PutOp]:
+    puts: list[PutOp] = []
+    for (metric, day), found in zip(keys, items, strict=True):
+        value = item_value(found) or empty_item(metric, day)
+        if merge_observations(value, groups[(metric, day)], codes):
+            puts.append(PutOp(metric_namespace(user_id, metric), day, value, index=False))
+    return puts
 
 
 async def write_intervals(
@@ -185,79 +165,12 @@ async def write_intervals(
     derivations: Mapping[str, Derivation],
 ) -> WriteCounts:
     """Keep raw intervals, then re-derive the daily values of every day they touch."""
-    counts = WriteCounts()
-    by_kind: dict[str, list[RawInterval]] = defaultdict(list)
-    for interval in intervals:
-        by_kind[interval.kind].append(interval)
-    for kind, members in by_kind.items():
-        touched = await _merge_raw(store, user_id, kind, members, counts)
-        if touched:
-            derived = await _derive(store, user_id, kind, device, touched, derivations[kind])
-            await write_observations(store, user_id, derived, count=False)
-    return counts
-
-
-async def _merge_raw(
-    store: BaseStore,
-    user_id: str,
-    kind: str,
-    intervals: Sequence[RawInterval],
-    counts: WriteCounts,
-) -> set[date]:
-    """Merge intervals into their raw day items; return the local days whose data changed."""
-    namespace = raw_namespace(user_id, kind)
-    groups: dict[str, list[RawInterval]] = defaultdict(list)
-    for interval in intervals:
-        groups[_interval_day(interval)].append(interval)
-    days = list(groups)
-    found = await store.abatch([GetOp(namespace, day) for day in days])
-    touched: set[date] = set()
-    puts: list[PutOp] = []
-    for day, item in zip(days, found, strict=True):
-        value = _item_value(item) or {"day": day, "intervals": {}}
-        stored: dict[str, list[Any]] = value["intervals"]
-        changed = False
-        for interval in groups[day]:
-            packed = _pack(interval)
-            counts.count(stored.get(interval.identity), packed)
-            if stored.get(interval.identity) != packed:
-                stored[interval.identity] = packed
-                changed = True
-                touched.update(_days_between(interval.start.date(), interval.end.date()))
-        if changed:
-            puts.append(PutOp(namespace, day, value, index=False))
-    if puts:
-        await store.abatch(puts)
-    return touched
-
-
-async def _derive(
-    store: BaseStore,
-    user_id: str,
-    kind: str,
-    device: Device,
-    touched: set[date],
-    derivation: Derivation,
-) -> list[Observation]:
-    """Daily observations for the touched days, from the raw items around them.
-
-    A night starts the evening before the day it belongs to, so one day either side of
-    the touched days is read as context; only touched days are written back.
-    """
-    window = _days_between(min(touched) - timedelta(days=1), max(touched) + timedelta(days=1))
-    found = await store.abatch([GetOp(raw_namespace(user_id, kind), d.isoformat()) for d in window])
-    intervals = [
-        _unpack(kind, identity, packed)
-        for item in found
-        if isinstance(item, Item)
-        for identity, packed in item.value["intervals"].items()
-    ]
-    return [
-        Observation(metric, value, day, device, f"{device}:derived:{kind}:{metric}")
-        for day, values in derivation(intervals).items()
-        if day in touched
-        for metric, value in values.items()
-    ]
+    codes = bytearray(len(intervals))
+    derived = await merge_intervals(
+        store, user_id, device, prepare_intervals(intervals), codes, derivations
+    )
+    await write_observations(store, user_id, derived, count=False)
+    return WriteCounts(interval_codes=codes).tally()
 
 
 async def write_batch(
@@ -268,8 +181,36 @@ async def write_batch(
     derivations: Mapping[str, Derivation],
 ) -> WriteCounts:
     """Write one normalized batch: observations first, then intervals and what they derive."""
-    counts = await write_observations(store, user_id, batch.observations)
-    await index_sources(store, user_id, batch.observations)
-    if batch.intervals:
-        counts.add(await write_intervals(store, user_id, device, batch.intervals, derivations))
-    return counts
+    prepared = prepare_batch(batch.observations, batch.intervals)
+    return await write_prepared(store, user_id, device, prepared, derivations)
+
+
+async def write_prepared(
+    store: BaseStore,
+    user_id: str,
+    device: Device,
+    prepared: PreparedBatch,
+    derivations: Mapping[str, Derivation],
+) -> WriteCounts:
+    """Write a prepared batch (see `prepared`) with one read and one write to the store.
+
+    Everything the batch may touch is read at once: its metric items, the raw items of
+    the days its intervals span and one day either side, and the items of the metrics
+    those days derive (when the derivation names them, see `Derives`). It is merged and
+    derived off the event loop (`store_batch`), and every changed item written at once:
+    two round trips per batch, whatever it holds. Values a derivation gives for items
+    not read (one that names no metrics) are written afterwards, the usual way.
+    """
+    kinds = by_kind(prepared.intervals)
+    reads = list(dict.fromkeys(read_keys(user_id, prepared, kinds, derivations)))
+    found = await store.abatch([GetOp(namespace, key) for namespace, key in reads])
+    values = {read: item_value(item) for read, item in zip(reads, found, strict=True)}
+    merged = await off_the_loop(merge_batch, user_id, device, prepared, kinds, derivations, values)
+    if merged.puts:
+        await store.abatch(merged.puts)
+    await index_prepared(store, user_id, device, prepared)  # where a vendor delete looks
+    if merged.leftover:
+        await write_observations(store, user_id, merged.leftover, count=False)
+    return WriteCounts(
+        observation_codes=merged.observation_codes, interval_codes=merged.interval_codes
+    ).tally()

@@ -7,10 +7,13 @@ second instead: a connection attempt is cheap next to the requests waiting for i
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import orjson
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
 
@@ -33,6 +36,22 @@ class AurenPool(AsyncConnectionPool[AsyncConnection[DictRow]]):
         )
 
 
+def json_dumps(value: Any) -> bytes:
+    """orjson, several times faster than the stdlib for the store's large day items;
+    what orjson refuses (keys that are not strings, integers past 64 bits) goes through
+    the stdlib as before."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value).encode()
+
+
+async def use_fast_json(connection: AsyncConnection[DictRow]) -> None:
+    """Make `connection` read and write jsonb with orjson."""
+    set_json_dumps(json_dumps, connection)
+    set_json_loads(orjson.loads, connection)
+
+
 def make_pool(
     uri: str, *, max_size: int, timeout: float, prepare_threshold: int | None
 ) -> AurenPool:
@@ -47,6 +66,7 @@ def make_pool(
         min_size=1,
         max_size=max_size,
         kwargs=kwargs,
+        configure=use_fast_json,
         open=False,
         timeout=timeout,
         # A connection Postgres dropped (restart, failover) is replaced, not used.

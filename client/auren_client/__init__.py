@@ -32,7 +32,14 @@ from ._errors import (
     StatusError,
     UnexpectedResponseError,
 )
-from ._models import DeviceConnection, IngestReport, MetricRow, Rejection, Rejections
+from ._models import (
+    DeviceConnection,
+    IngestReport,
+    MetricRow,
+    RecordOutcomes,
+    Rejection,
+    Rejections,
+)
 from ._settings import DEFAULT_URL, resolve_url
 from ._sync import SyncAurenClient
 from ._version import __version__
@@ -56,6 +63,7 @@ __all__ = [
     "Metric",
     "MetricRow",
     "NotFoundError",
+    "RecordOutcomes",
     "Rejection",
     "Rejections",
     "RequestRejectedError",

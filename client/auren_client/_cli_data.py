@@ -72,6 +72,10 @@ def print_ingest_report(report: IngestReport) -> None:
     typer.echo(f"updated     {report.updated}")
     typer.echo(f"skipped     {report.skipped_count}")
     typer.echo(f"rejected    {report.rejected_count}")
+    outcomes = ", ".join(f"{k} {v}" for k, v in report.outcomes.to_dict().items())
+    typer.echo(f"records by outcome: {outcomes}")
+    for kind, count in sorted(report.ignored.items(), key=lambda item: -item[1]):
+        typer.echo(f"  ignored {kind}: {count}")
     for rejection in report.rejected:
         typer.echo(f"  {rejection.ref}: {rejection.reason}")
     if report.rejected_count > len(report.rejected):

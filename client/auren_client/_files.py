@@ -3,19 +3,25 @@
 An Apple Health ``export.xml`` can be gigabytes. It is parsed as a stream and cut
 into small, self-contained export documents of ``batch_records`` records each;
 every element is dropped as soon as it has been copied into its batch, so memory
-stays bounded by one batch whatever the size of the file.
+stays bounded by one batch whatever the size of the file. Each document travels
+compressed (zlib, in base64: about a tenth of its size), and so does a large JSON file.
 """
 
 from __future__ import annotations
 
+import base64
+import codecs
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from typing import IO, Literal, Protocol
 from xml.parsers import expat
 from xml.sax.saxutils import quoteattr
+
+from lxml import etree
 
 from ._errors import InvalidPayloadError
 from ._settings import JSON_FILE_LIMIT
@@ -23,11 +29,12 @@ from ._settings import JSON_FILE_LIMIT
 Kind = Literal["xml", "zip", "json"]
 Source = str | os.PathLike[str] | IO[bytes]
 
-#: The top-level elements of an export that carry values; the rest (``Me``,
-#: ``ExportDate``, ``ActivitySummary``, ``Correlation`` whose records also appear at
-#: top level) is not sent.
-APPLE_ELEMENTS = frozenset({"Record", "Workout"})
+#: The top-level elements of an export that describe it rather than being records;
+#: every other one is sent, so that the server accounts for every record.
+NOT_RECORDS = frozenset({"ExportDate", "Me"})
 APPLE_ZIP_MEMBER = "apple_health_export/export.xml"
+#: How an upload's payload is encoded (the server's ``auren_graphs.ingestion.uploads``).
+PACKED_ENCODING = "zlib+base64"
 
 _BOM = b"\xef\xbb\xbf"
 _SNIFF_BYTES = 64
@@ -35,10 +42,24 @@ _SNIFF_BYTES = 64
 
 @dataclass(frozen=True)
 class Chunk:
-    """One self-contained export document and how many records it holds."""
+    """One self-contained export document, packed (see :func:`pack`), and its records."""
 
-    xml: str
+    packed: str
     records: int
+
+    @property
+    def xml(self) -> str:
+        """The document itself."""
+        return zlib.decompress(base64.b64decode(self.packed)).decode("utf-8")
+
+
+def pack(data: bytes) -> str:
+    """zlib at its fastest level, in base64: what an upload with ``PACKED_ENCODING`` carries.
+
+    zlib works outside the interpreter lock, so packing in a worker thread overlaps the
+    uploads going on in the event loop.
+    """
+    return base64.b64encode(zlib.compress(data, 1)).decode("ascii")
 
 
 class CountingReader:
@@ -126,8 +147,12 @@ def _export_member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
     )
 
 
-def read_json(opened: OpenedSource, on_read: Callable[[int], None]) -> str:
-    """The whole document as text, refusing anything over ``JSON_FILE_LIMIT``."""
+def read_json(opened: OpenedSource, on_read: Callable[[int], None]) -> bytes:
+    """The whole document's bytes (UTF-8, BOM removed), refusing anything over
+    ``JSON_FILE_LIMIT``: a file from its size before any of it is read, a pipe as soon as
+    it has sent more than that."""
+    if opened.size is not None and opened.size > JSON_FILE_LIMIT:
+        raise _too_large(opened)
     reader = CountingReader(opened.stream, on_read, opened.head)
     parts: list[bytes] = []
     size = 0
@@ -135,16 +160,31 @@ def read_json(opened: OpenedSource, on_read: Callable[[int], None]) -> str:
     while size <= JSON_FILE_LIMIT and (part := reader.read(JSON_FILE_LIMIT + 1 - size)):
         parts.append(part)
         size += len(part)
-    data = b"".join(parts)
-    if len(data) > JSON_FILE_LIMIT:
-        raise InvalidPayloadError(
-            f"{opened.name} is larger than {JSON_FILE_LIMIT // (1024 * 1024)} MiB; JSON "
-            "documents are read whole, so send a vendor's pages one by one instead"
-        )
+    if size > JSON_FILE_LIMIT:
+        raise _too_large(opened)
+    data = b"".join(parts).removeprefix(_BOM)
+    _check_utf8(data, opened.name)
+    return data
+
+
+def _too_large(opened: OpenedSource) -> InvalidPayloadError:
+    return InvalidPayloadError(
+        f"{opened.name} is larger than {JSON_FILE_LIMIT // (1024 * 1024)} MiB; JSON "
+        "documents are read whole, so send a vendor's pages one by one instead"
+    )
+
+
+def _check_utf8(data: bytes, name: str) -> None:
+    """Refuse text that is not UTF-8, a piece at a time (no copy of the whole as text)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    step = 1 << 20
     try:
-        return data.decode("utf-8-sig")
+        for start in range(0, len(data), step):
+            decoder.decode(view[start : start + step], final=start + step >= len(data))
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise InvalidPayloadError(f"{opened.name} is not UTF-8 text: {exc}") from exc
+        raise InvalidPayloadError(f"{name} is not UTF-8 text: {exc.reason}") from exc
 
 
 _READ_SIZE = 1 << 20
@@ -207,7 +247,7 @@ class _ExportCutter:
         elif self.depth == 2:
             at = self.parser.CurrentByteIndex
             self._close_open(at)
-            self.open = (at, name in APPLE_ELEMENTS)
+            self.open = (at, name not in NOT_RECORDS)
 
     def _end(self, name: str) -> None:
         if self.depth == 1:
@@ -215,18 +255,33 @@ class _ExportCutter:
         self.depth -= 1
 
 
-def _document(locale: str, body: bytes) -> str:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<HealthData locale={quoteattr(locale)}>\n{body.decode('utf-8')}\n</HealthData>\n"
-    )
+def _packed_document(locale: str, buffer: bytearray, spans: list[tuple[int, int]]) -> str:
+    """A standalone export of the elements at `spans` (offsets into `buffer`), packed.
+
+    The elements' bytes go from the buffer straight into the compressor, run by run
+    (consecutive elements are one run), so no copy of the document is ever made.
+    """
+    head = f'<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale={quoteattr(locale)}>\n'
+    packer = zlib.compressobj(1)
+    parts = [packer.compress(head.encode())]
+    with memoryview(buffer) as view:
+        start, end = spans[0]
+        for span_start, span_end in spans[1:]:
+            if span_start != end:
+                parts.append(packer.compress(view[start:end]))
+                start = span_start
+            end = span_end
+        parts.append(packer.compress(view[start:end]))
+    parts += [packer.compress(b"\n</HealthData>\n"), packer.flush()]
+    return base64.b64encode(b"".join(parts)).decode("ascii")
 
 
 def split_apple_export(source: IO[bytes] | CountingReader, batch_records: int) -> Iterator[Chunk]:
-    """Yield the export's ``Record``/``Workout`` elements, ``batch_records`` per document.
+    """Yield the export's records (every top-level element but ``ExportDate`` and ``Me``),
+    ``batch_records`` per document, packed.
 
-    The raw text of each element is copied into a small standalone export, so the
-    server parses the vendor's own markup. Memory holds one batch and one read.
+    The raw text of each element goes into a small standalone export, so the server
+    parses the vendor's own markup. Memory holds one batch's bytes and one read.
     Entity declarations and external references are refused (billion laughs, XXE);
     the internal DTD of ELEMENT/ATTLIST declarations real exports carry is allowed.
     """
@@ -241,8 +296,8 @@ def split_apple_export(source: IO[bytes] | CountingReader, batch_records: int) -
         _parse(cutter, data, final=not data)
         while len(cutter.spans) >= batch_records or (not data and cutter.spans):
             batch, cutter.spans = cutter.spans[:batch_records], cutter.spans[batch_records:]
-            body = b"\n".join(bytes(buffer[s - base : e - base]).rstrip() for s, e in batch)
-            yield Chunk(_document(cutter.locale, body), len(batch))
+            spans = [(s - base, e - base) for s, e in batch]
+            yield Chunk(_packed_document(cutter.locale, buffer, spans), len(batch))
             # Drop what has been sent; keep from the first byte still needed.
             keep_from = min([s for s, _ in cutter.spans] + [batch[-1][1]])
             if cutter.open is not None:
@@ -275,22 +330,60 @@ class _Readable(Protocol):
 
 
 def check_apple_export(source: _Readable) -> None:
-    """Parse the whole export once, fast, without callbacks that build anything.
+    """Parse the whole export once, fast, building nothing, before anything is sent.
 
-    Run before anything is sent, so a file damaged part-way stores nothing.
+    So a file damaged part-way stores nothing. The prolog goes through the same expat
+    checks as the cutter (entities, external DTDs, the root); the body through libxml2
+    (lxml) configured safely, with no callbacks at all.
     """
-    cutter = _ExportCutter()
-    cutter.parser.StartElementHandler = _root_only(cutter)
-    cutter.parser.EndElementHandler = None
-    while data := source.read(_READ_SIZE):
-        _parse(cutter, data, final=False)
-    _parse(cutter, b"", final=True)
+    guard = _ExportCutter()
+    guard.parser.StartElementHandler = _root_only(guard)
+    guard.parser.EndElementHandler = None
+    etree.clear_error_log()
+    body = etree.XMLParser(
+        target=_NoTree(),
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=False,
+    )
+    try:
+        while data := source.read(_READ_SIZE):
+            if guard.depth == 0:
+                with suppress(_RootSeen):
+                    _parse(guard, data, final=False)
+            body.feed(data)
+        body.close()
+    except etree.XMLSyntaxError as exc:
+        raise _not_well_formed(exc) from None
+
+
+class _NoTree:
+    """An lxml target with no callbacks: libxml2 checks the document and keeps nothing."""
+
+    def close(self) -> None:
+        return None
+
+
+def _not_well_formed(exc: etree.XMLSyntaxError) -> InvalidPayloadError:
+    errors = exc.error_log.filter_from_errors()
+    line, column, message = (
+        (errors[0].line, errors[0].column, errors[0].message)
+        if errors
+        else (*exc.position, exc.msg)
+    )
+    return InvalidPayloadError(
+        f"the export is not well-formed XML: {message} at line {line}, column {column}"
+    )
+
+
+class _RootSeen(Exception):  # noqa: N818  (a signal, not an error)
+    """The prolog is behind: the rest of the document is libxml2's to check."""
 
 
 def _root_only(cutter: _ExportCutter) -> Callable[[str, dict[str, str]], None]:
     def start(name: str, attrs: dict[str, str]) -> None:
-        if cutter.depth == 0:
-            cutter._start(name, attrs)
-            cutter.parser.StartElementHandler = None  # the rest only needs well-formedness
+        cutter._start(name, attrs)  # checks the root
+        raise _RootSeen
 
     return start

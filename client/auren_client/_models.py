@@ -101,6 +101,61 @@ def _reasons(raw: Mapping[str, Any], key: str) -> Rejections:
     )
 
 
+_OUTCOMES = ("accepted", "duplicate", "updated", "rejected", "skipped", "ignored")
+
+
+@dataclass(frozen=True)
+class RecordOutcomes:
+    """Every record examined, by what became of it; :attr:`total` is ``report.records``.
+
+    A record that gave several values (a workout, a WHOOP cycle) counts once:
+    ``accepted`` when any of its values was new, else ``updated`` when any changed,
+    else ``duplicate``. ``rejected`` records were refused whole, ``skipped`` ones carry
+    no value yet, ``ignored`` ones are of types AUREN does not store
+    (``report.ignored`` names them).
+    """
+
+    accepted: int = 0
+    duplicate: int = 0
+    updated: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    ignored: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.to_dict().values())
+
+    @classmethod
+    def from_dict(cls, raw: object) -> RecordOutcomes:
+        if not isinstance(raw, Mapping):
+            return cls()
+        return cls(**{name: _int(raw, name) for name in _OUTCOMES})
+
+    def to_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in _OUTCOMES}
+
+    def __add__(self, other: RecordOutcomes) -> RecordOutcomes:
+        if not isinstance(other, RecordOutcomes):
+            return NotImplemented
+        return RecordOutcomes(
+            **{name: getattr(self, name) + getattr(other, name) for name in _OUTCOMES}
+        )
+
+
+def _types(raw: object) -> dict[str, int]:
+    if not isinstance(raw, Mapping):
+        return {}
+    return {str(k): int(v) for k, v in raw.items() if isinstance(v, int | float)}
+
+
+def _sum_types(first: Mapping[str, int], second: Mapping[str, int]) -> dict[str, int]:
+    merged = dict(first)
+    for kind, count in second.items():
+        merged[kind] = merged.get(kind, 0) + count
+    return merged
+
+
 @dataclass(frozen=True)
 class IngestReport:
     """What one ingestion did.
@@ -109,7 +164,10 @@ class IngestReport:
     ``updated`` replaced an earlier value (a vendor re-scored a day), ``rejected``
     records were invalid and ``skipped`` were not values (a score still pending).
     ``rejected`` and ``skipped`` list the reasons and also compare as their counts.
-    Reports add up with ``+`` (an export ingested in batches sums its runs).
+    These count values (a workout gives several); ``outcomes`` accounts for every one
+    of the ``records`` examined, and ``ignored`` counts by type the records of types
+    AUREN does not store. Reports add up with ``+`` (an export ingested in batches sums
+    its runs).
     """
 
     accepted: int = 0
@@ -118,6 +176,8 @@ class IngestReport:
     rejected: Rejections = field(default_factory=Rejections)
     skipped: Rejections = field(default_factory=Rejections)
     records: int = 0
+    outcomes: RecordOutcomes = field(default_factory=RecordOutcomes)
+    ignored: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def rejected_count(self) -> int:
@@ -137,6 +197,8 @@ class IngestReport:
             rejected=_reasons(raw, "rejected"),
             skipped=_reasons(raw, "skipped"),
             records=_int(raw, "records"),
+            outcomes=RecordOutcomes.from_dict(raw.get("outcomes")),
+            ignored=_types(raw.get("ignored")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,6 +211,8 @@ class IngestReport:
             "skipped": [{"ref": r.ref, "reason": r.reason} for r in self.skipped],
             "skipped_count": self.skipped_count,
             "records": self.records,
+            "outcomes": self.outcomes.to_dict(),
+            "ignored": dict(self.ignored),
         }
 
     def __add__(self, other: IngestReport) -> IngestReport:
@@ -161,6 +225,8 @@ class IngestReport:
             rejected=self.rejected + other.rejected,
             skipped=self.skipped + other.skipped,
             records=self.records + other.records,
+            outcomes=self.outcomes + other.outcomes,
+            ignored=_sum_types(self.ignored, other.ignored),
         )
 
     def __radd__(self, other: object) -> IngestReport:

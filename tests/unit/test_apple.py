@@ -549,11 +549,12 @@ def test_fixture_nights_across_dst_and_midnight() -> None:
         "sleep_rem_duration": 0.0,
         "sleep_awake_duration": 0.0,
     }
-    # The Watch outranks the iPhone's in-bed and AutoSleep's records of the same night;
-    # the afternoon sleep is a nap.
+    # The Watch outranks AutoSleep's record of the same night; time in bed is the
+    # iPhone's InBed sample (23:00-06:45), Apple's definition, not the span of the
+    # Watch's stages (23:10-06:30); the afternoon sleep is a nap.
     assert nights[date(2026, 11, 2)] == {
         "sleep_duration": pytest.approx(7 * 3600 + 10 * 60),
-        "time_in_bed": pytest.approx(7 * 3600 + 20 * 60),
+        "time_in_bed": pytest.approx(7 * 3600 + 45 * 60),
         "sleep_light_duration": pytest.approx(5 * 3600 + 40 * 60),
         "sleep_deep_duration": pytest.approx(3600),
         "sleep_rem_duration": pytest.approx(1800),
@@ -848,3 +849,31 @@ def test_an_interval_ending_before_it_starts_is_rejected() -> None:
     )
     assert batch.intervals == []
     assert "before it starts" in batch.rejections[0].reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-02 07:30:00 -0800",
+        "2026-03-08 03:09:04 -0700",
+        "2026-11-02 07:30:00 +0000",
+        "2026-11-02 07:30:00 -0000",
+        "2026-11-02 07:30:00 +0530",
+        "2026-11-02 07:30:00 +1345",
+        "2026-11-02T07:30:00-08:00",
+        "2026-11-02 07:30:00.250 -0800",
+    ],
+)
+def test_apples_own_text_gives_the_same_iso_text_as_the_datetime(text: str) -> None:
+    from auren_graphs.ingestion.normalizers.apple_types import apple_iso
+
+    sliced = apple_iso(text)
+    assert sliced is None or sliced == datetime.fromisoformat(text).isoformat()
+    apple_shape = len(text) == 25 and text[10] == " " and not text.endswith("-0000")
+    assert (sliced is not None) == apple_shape
+
+
+def test_a_heart_rate_row_stores_the_same_text_either_way() -> None:
+    [hr] = observations(fixture_batch(), "heart_rate")
+    assert hr.timestamp is not None
+    assert hr.stamp == hr.timestamp.isoformat()

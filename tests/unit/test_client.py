@@ -38,6 +38,7 @@ from auren_client import (
     SyncAurenClient,
 )
 from auren_client._files import split_apple_export
+from auren_graphs.ingestion.uploads import upload_payload
 
 USER = "user-alice"
 INGESTION_THREAD = f"thread-{USER}-ingestion"
@@ -84,12 +85,18 @@ class FakeServer:
     def uploads(self) -> dict[str, dict[str, Any]]:
         return {key: value for (ns, key), value in self.store.items() if ns[0] == "uploads"}
 
+    @staticmethod
+    def upload_text(value: dict[str, Any]) -> Any:
+        """An upload's document as the server's normalizer gets it (packed ones unpacked)."""
+        payload = upload_payload(value)
+        return payload.decode() if isinstance(payload, bytes) else payload
+
     def default_state(self, run_input: dict[str, Any]) -> dict[str, Any]:
         # Like the server: exactly one of an inline payload or upload keys.
         assert (run_input["payload"] is None) == bool(run_input["uploads"]), run_input
         payloads = [run_input["payload"]] if run_input["payload"] is not None else []
         payloads += [
-            self.store[(("uploads", run_input["user_id"]), k)]["payload"]
+            self.upload_text(self.store[(("uploads", run_input["user_id"]), k)])
             for k in run_input.get("uploads", [])
         ]
         records = sum(
@@ -620,7 +627,9 @@ def _export(n_records: int, *, dtd: bool = True) -> str:
 
 def test_splitter_makes_standalone_documents() -> None:
     chunks = list(split_apple_export(io.BytesIO(_export(2500).encode()), batch_records=1000))
-    assert [c.records for c in chunks] == [1000, 1000, 501]  # 2500 records and a workout
+    # 2500 records, a workout and an activity summary: every record is sent, so that the
+    # server accounts for it (ExportDate and Me are not records).
+    assert [c.records for c in chunks] == [1000, 1000, 502]
     for chunk in chunks:
         assert chunk.xml.startswith(
             '<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">'
@@ -628,11 +637,11 @@ def test_splitter_makes_standalone_documents() -> None:
         root = ET.fromstring(chunk.xml.encode())
         assert root.tag == "HealthData" and root.get("locale") == "en_US"
         assert len(root) == chunk.records
-        assert {child.tag for child in root} <= {"Record", "Workout"}
+        assert {child.tag for child in root} <= {"Record", "Workout", "ActivitySummary"}
     first = ET.fromstring(chunks[0].xml.encode())[0]
     assert first.get("sourceName") == "Watch & Co"
     assert first[0].tag == "MetadataEntry"
-    assert ET.fromstring(chunks[-1].xml.encode())[-1].tag == "Workout"
+    assert ET.fromstring(chunks[-1].xml.encode())[-1].tag == "ActivitySummary"
 
 
 @pytest.mark.parametrize(
@@ -710,13 +719,16 @@ async def test_ingest_file_pipelines_an_export(fake: FakeServer, tmp_path: Path)
         report.accepted == report.records == 951
     )  # every record and the workout, summed over runs
     assert len(fake.uploads()) == 10
-    assert [len(run["input"]["uploads"]) for run in fake.runs] == [4, 4, 2]
+    # One document first, so the server starts at once, then twice as many each run.
+    assert [len(run["input"]["uploads"]) for run in fake.runs] == [1, 2, 4, 3]
     assert all(run["multitask_strategy"] == "enqueue" for run in fake.runs)
     sent = [key for run in fake.runs for key in run["input"]["uploads"]]
     assert sorted(sent) == sorted(fake.uploads())
     for value in fake.uploads().values():
-        assert value["device"] == "apple_health" and value["records"] is None
-        ET.fromstring(value["payload"].encode())
+        # Packed (zlib, base64): a tenth of the document's size on the wire and in Postgres.
+        assert value["device"] == "apple_health" and value["encoding"] == "zlib+base64"
+        assert value["records"] in (100, 52)  # 952 records in documents of 100
+        ET.fromstring(FakeServer.upload_text(value).encode())
 
 
 async def test_ingest_file_reads_the_export_in_a_zip(fake: FakeServer, tmp_path: Path) -> None:
@@ -747,7 +759,7 @@ async def test_ingest_file_bounds_runs_in_flight(fake: FakeServer, tmp_path: Pat
             max_pending_runs=2,
         )
     assert report.accepted == 100
-    assert len(fake.runs) == 10
+    assert len(fake.runs) == 11  # 99 records, a workout and an activity summary
 
 
 async def test_ingest_file_json_goes_whole(fake: FakeServer, tmp_path: Path) -> None:
@@ -858,6 +870,58 @@ async def test_ingest_file_too_large_json(
     path.write_text(json.dumps({"data": ["x" * 2000]}))
     async with fake.client() as auren:
         with pytest.raises(InvalidPayloadError, match="larger than"):
+            await auren.ingest_file(USER, "oura", path, progress=False)
+    assert fake.requests == []
+
+
+async def test_a_json_file_over_the_limit_is_refused_from_its_size_before_it_is_read(
+    fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as out:
+        out.write(b'{"data": [')
+        out.truncate(400 * 2**20)  # 400 MB, sparse: nothing to read but zeros
+    reads: list[int] = []
+    monkeypatch.setattr(
+        "auren_client._files.CountingReader",
+        lambda *_args, **_kw: reads.append(1) or pytest.fail("the body was read"),
+    )
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="larger than 64 MiB"):
+            await auren.ingest_file(USER, "oura", path, progress=False)
+    assert reads == [] and fake.requests == []
+
+
+async def test_a_json_pipe_over_the_limit_stops_at_the_limit(
+    fake: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("auren_client._files.JSON_FILE_LIMIT", 1000)
+    raw = _Pipe(b'{"data": "' + b"x" * 100_000 + b'"}')
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="larger than"):
+            await auren.ingest_file(USER, "oura", io.BufferedReader(raw), progress=False)
+    assert raw._data.tell() < 10_000  # stopped soon after the limit, not at the end
+    assert fake.requests == []
+
+
+async def test_a_large_json_file_travels_packed(fake: FakeServer, tmp_path: Path) -> None:
+    document = {"data": [{"id": f"r-{n}", "day": "2026-11-02"} for n in range(2000)]}
+    path = tmp_path / "page.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(document).encode())
+    async with fake.client() as auren:
+        await auren.ingest_file(USER, "oura", path, progress=False)
+    [(key, value)] = fake.uploads().items()
+    assert value["encoding"] == "zlib+base64"
+    assert len(value["payload"]) < path.stat().st_size / 4
+    assert json.loads(FakeServer.upload_text(value)) == document  # BOM dropped
+    assert fake.runs[0]["input"]["uploads"] == [key]
+
+
+async def test_a_json_file_that_is_not_utf8_is_refused(fake: FakeServer, tmp_path: Path) -> None:
+    path = tmp_path / "page.json"
+    path.write_bytes(b'{"data": "' + b"x" * 50_000 + b'\xff"}')
+    async with fake.client() as auren:
+        with pytest.raises(InvalidPayloadError, match="not UTF-8"):
             await auren.ingest_file(USER, "oura", path, progress=False)
     assert fake.requests == []
 

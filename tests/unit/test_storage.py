@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from langgraph.store.memory import InMemoryStore
 
 from auren_graphs.canonical import NormalizedBatch, Observation, RawInterval
+from auren_graphs.ingestion.normalizers import DERIVATIONS, apple
+from auren_graphs.ingestion.normalizers.common import NormalizeContext
 from auren_graphs.ingestion.storage import (
     metric_namespace,
     raw_namespace,
@@ -115,3 +118,43 @@ async def test_write_batch_touches_only_the_days_it_carries() -> None:
     counts = await write_batch(store, "u", "oura", batch, {})
     assert counts.accepted == 1
     assert len(await store.asearch(metric_namespace("u", "steps"), limit=100)) == 51
+
+
+class CountingStore(InMemoryStore):
+    """An in-memory store that counts its round trips (batches of operations)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.round_trips = 0
+
+    async def abatch(self, ops: Any) -> Any:
+        self.round_trips += 1
+        return await super().abatch(ops)
+
+
+def _export_batch() -> NormalizedBatch:
+    fixture = Path(__file__).parent.parent / "fixtures" / "apple" / "export.xml"
+    return apple.normalize(fixture.read_text(), NormalizeContext("u"))
+
+
+async def test_an_apple_batch_takes_one_read_and_one_write() -> None:
+    store = CountingStore()
+    batch = _export_batch()
+    assert batch.observations and batch.intervals
+    counts = await write_batch(store, "u", "apple_health", batch, DERIVATIONS)
+    assert store.round_trips == 2
+    assert counts.accepted == len(batch.observations) + len(batch.intervals)
+    # The Watch's 1,000, the iPhone's 5 minutes it does not overlap (300) and the
+    # iPhone's 10 minutes before midnight (100).
+    assert [r["value"] for r in await rows(store, "steps")] == [1400.0]
+    assert await rows(store, "time_in_bed", date(2026, 11, 2))
+
+
+async def test_a_derivation_that_names_no_metrics_is_written_afterwards() -> None:
+    store = CountingStore()
+    t = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    sample = RawInterval("apple_steps", t, t + timedelta(minutes=10), 500, "Watch", "s1")
+    batch = NormalizedBatch(intervals=[sample])
+    await write_batch(store, "u", "apple_health", batch, {"apple_steps": _steps_per_day})
+    assert store.round_trips == 4  # one read, one write, then the derived values' own two
+    assert [r["value"] for r in await rows(store, "steps")] == [500]

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from auren_contract import Device
 
 from auren_graphs.canonical import NormalizedBatch, PayloadError
+from auren_graphs.ingestion.derivation import Derivation, Derives
 from auren_graphs.ingestion.normalizers import apple, manual, oura, whoop
+from auren_graphs.ingestion.normalizers.apple_derive import SLEEP_METRICS
 from auren_graphs.ingestion.normalizers.common import NormalizeContext
-from auren_graphs.ingestion.storage import Derivation
 
 Normalizer = Callable[[object, NormalizeContext], NormalizedBatch]
 
@@ -41,14 +42,20 @@ def normalize(device: Device, payload: object, context: NormalizeContext) -> Nor
 
 # Values derived from raw intervals that may arrive in different deliveries.
 DERIVATIONS: dict[str, Derivation] = {
-    "apple_steps": lambda intervals: {
-        day: {"steps": total} for day, total in apple.derive_interval_totals(intervals).items()
-    },
-    "apple_active_energy": lambda intervals: {
-        day: {"active_energy": total}
-        for day, total in apple.derive_interval_totals(intervals).items()
-    },
-    "apple_sleep": apple.derive_sleep,
+    "apple_steps": Derives(
+        lambda intervals: {
+            day: {"steps": total} for day, total in apple.derive_interval_totals(intervals).items()
+        },
+        ("steps",),
+    ),
+    "apple_active_energy": Derives(
+        lambda intervals: {
+            day: {"active_energy": total}
+            for day, total in apple.derive_interval_totals(intervals).items()
+        },
+        ("active_energy",),
+    ),
+    "apple_sleep": Derives(apple.derive_sleep, SLEEP_METRICS),
 }
 
 __all__ = ["DERIVATIONS", "NORMALIZERS", "NormalizeContext", "Normalizer", "normalize"]

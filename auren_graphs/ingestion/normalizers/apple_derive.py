@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from itertools import pairwise
 
 from auren_graphs.canonical import RawInterval
@@ -36,6 +37,17 @@ STAGED_STAGES = frozenset({"core", "deep", "rem"})
 SLEEP_STAGES = ASLEEP_STAGES | {"in_bed", "awake"}
 
 _WATCH, _IPHONE, _OTHER = 3, 2, 1
+
+#: What `derive_sleep` gives per day.
+SLEEP_METRICS = (
+    "time_in_bed",
+    "sleep_duration",
+    "sleep_light_duration",
+    "sleep_deep_duration",
+    "sleep_rem_duration",
+    "sleep_awake_duration",
+    "nap_duration",
+)
 
 
 def source_priority(source: str) -> int:
@@ -68,15 +80,18 @@ def _single_kind(intervals: Sequence[RawInterval]) -> None:
 # --- steps and active energy -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Span:
-    """A positive-length sample as epoch seconds, with its amount per second."""
+    """A positive-length sample as epoch seconds, with its amount per second, and the
+    local day it starts on (`crosses`: it runs past that day's midnight)."""
 
     start: float
     end: float
     density: float
     rank: int
     zone: tzinfo
+    day: date
+    crosses: bool
 
 
 def derive_interval_totals(intervals: Sequence[RawInterval]) -> dict[date, float]:
@@ -90,15 +105,19 @@ def derive_interval_totals(intervals: Sequence[RawInterval]) -> dict[date, float
     the same or a better-ranked source covers that instant.
     """
     _single_kind(intervals)
-    samples = [s for s in _unique(intervals) if s.end >= s.start and _amount(s) is not None]
-    ranks = _source_order(s.source for s in samples)
-    spans = [_span(s, ranks[s.source]) for s in samples if s.end > s.start]
+    samples = [
+        (s, amount)
+        for s in _unique(intervals)
+        if s.end >= s.start and (amount := _amount(s)) is not None
+    ]
+    ranks = _source_order(s.source for s, _ in samples)
+    spans = [_span(s, amount, ranks[s.source]) for s, amount in samples if s.end > s.start]
     totals: dict[date, float] = defaultdict(float)
     pieces = _best_pieces(spans)
     for piece_start, piece_end, span in pieces:
-        day = datetime.fromtimestamp(piece_start, span.zone).date()
+        day = span.day if not span.crosses else _day_of(piece_start, span.zone)
         totals[day] += span.density * (piece_end - piece_start)
-    points = [s for s in samples if s.end == s.start]
+    points = [s for s, _ in samples if s.end == s.start]
     for point in _uncovered_points(points, ranks, pieces):
         totals[point.start.date()] += _amount_or_zero(point)
     return dict(totals)
@@ -115,34 +134,83 @@ def _amount_or_zero(interval: RawInterval) -> float:
     return _amount(interval) or 0.0
 
 
-def _span(sample: RawInterval, rank: int) -> _Span:
-    start, end = sample.start.timestamp(), sample.end.timestamp()
-    zone = sample.start.tzinfo
+def _span(sample: RawInterval, amount: float, rank: int) -> _Span:
+    begin = sample.start
+    start, end = begin.timestamp(), sample.end.timestamp()
+    zone = begin.tzinfo
     assert zone is not None, "intervals carry aware datetimes"
-    return _Span(start, end, _amount_or_zero(sample) / (end - start), rank, zone)
+    day = begin.date()  # its local day: the datetime is in its own offset
+    crosses = end > _next_midnight(day, zone)
+    return _Span(start, end, amount / (end - start), rank, zone, day, crosses)
+
+
+@lru_cache(maxsize=8192)
+def _next_midnight(day: date, zone: tzinfo) -> float:
+    """Epoch seconds of the midnight that ends `day` in `zone`."""
+    return datetime.combine(day + timedelta(days=1), time(), zone).timestamp()
+
+
+def _day_of(instant: float, zone: tzinfo) -> date:
+    return datetime.fromtimestamp(instant, zone).date()
 
 
 def _local_midnights(span: _Span) -> list[float]:
     """Epoch seconds of each local midnight strictly inside the span, in its own offset."""
     midnights: list[float] = []
-    day = datetime.fromtimestamp(span.start, span.zone).date() + timedelta(days=1)
-    while (instant := datetime.combine(day, time(), span.zone).timestamp()) < span.end:
+    day = span.day
+    while (instant := _next_midnight(day, span.zone)) < span.end:
         midnights.append(instant)
         day += timedelta(days=1)
     return midnights
 
 
-def _best_pieces(spans: list[_Span]) -> list[tuple[float, float, _Span]]:
-    """Cut the timeline into pieces; for each covered piece, the span that counts there."""
-    bounds: set[float] = set()
-    for span in spans:
-        bounds.update((span.start, span.end, *_local_midnights(span)))
+Piece = tuple[float, float, _Span]
+
+
+def _best_pieces(spans: list[_Span]) -> list[Piece]:
+    """Cut the timeline into pieces; for each covered piece, the span that counts there.
+
+    Spans are taken in clusters that overlap one another; a span that overlaps nothing
+    (most of them: one source, one sample after the other) is a piece of its own, cut
+    at local midnight, and only real overlaps go through the sweep.
+    """
     by_start = sorted(spans, key=lambda span: span.start)
-    pieces: list[tuple[float, float, _Span]] = []
+    pieces: list[Piece] = []
+    first, count = 0, len(by_start)
+    while first < count:
+        last, reach = first + 1, by_start[first].end
+        while last < count and by_start[last].start < reach:
+            reach = max(reach, by_start[last].end)
+            last += 1
+        if last == first + 1:
+            pieces.extend(_whole(by_start[first]))
+        else:
+            pieces.extend(_sweep(by_start[first:last]))
+        first = last
+    return pieces
+
+
+def _whole(span: _Span) -> list[Piece]:
+    if not span.crosses:
+        return [(span.start, span.end, span)]
+    cuts = [span.start, *_local_midnights(span), span.end]
+    return [(start, end, span) for start, end in pairwise(cuts)]
+
+
+def _sweep(by_start: list[_Span]) -> list[Piece]:
+    """Overlapping spans (sorted by start): in each piece the best-ranked span counts,
+    the denser of two of the same rank."""
+    bounds: set[float] = set()
+    for span in by_start:
+        bounds.add(span.start)
+        bounds.add(span.end)
+        if span.crosses:
+            bounds.update(_local_midnights(span))
+    pieces: list[Piece] = []
     active: list[_Span] = []
-    next_index = 0
+    next_index, count = 0, len(by_start)
     for piece_start, piece_end in pairwise(sorted(bounds)):
-        while next_index < len(by_start) and by_start[next_index].start <= piece_start:
+        while next_index < count and by_start[next_index].start <= piece_start:
             active.append(by_start[next_index])
             next_index += 1
         # Every boundary is in `bounds`, so a span still running at the piece's start
@@ -156,9 +224,7 @@ def _best_pieces(spans: list[_Span]) -> list[tuple[float, float, _Span]]:
 
 
 def _uncovered_points(
-    points: list[RawInterval],
-    ranks: dict[str, int],
-    pieces: list[tuple[float, float, _Span]],
+    points: list[RawInterval], ranks: dict[str, int], pieces: list[Piece]
 ) -> list[RawInterval]:
     """Instantaneous samples that no better-or-equal source covers, one per source and instant."""
     piece_starts = [piece[0] for piece in pieces]
@@ -206,7 +272,10 @@ def derive_sleep(intervals: Sequence[RawInterval]) -> dict[date, dict[str, float
 
     Keys are the canonical metric names. Stage durations are given only for a session
     with stage data (Apple's "Core" is light sleep); a legacy "asleep" night has none.
-    `time_in_bed` is the union of the in-bed intervals, or the session span without them.
+    `time_in_bed` follows Apple's definition: the union of the session's
+    `HKCategoryValueSleepAnalysisInBed` samples, from the best-ranked source that
+    recorded any (usually the iPhone's bedtime, while the Watch records the stages);
+    only a session without them falls back to the span of the chosen source's samples.
     """
     _single_kind(intervals)
     stages = sorted(
@@ -215,7 +284,7 @@ def derive_sleep(intervals: Sequence[RawInterval]) -> dict[date, dict[str, float
     )
     nights_by_day: dict[date, list[_Night]] = defaultdict(list)
     for session in _sessions(stages):
-        night = _summarise(_best_source_intervals(session))
+        night = _summarise(_best_source_intervals(session), _in_bed_samples(session))
         nights_by_day[night.day].append(night)
     return {day: _day_metrics(nights) for day, nights in sorted(nights_by_day.items())}
 
@@ -241,18 +310,28 @@ def _best_source_intervals(session: list[RawInterval]) -> list[RawInterval]:
     return [interval for interval in session if interval.source == best]
 
 
-def _summarise(intervals: list[RawInterval]) -> _Night:
+def _in_bed_samples(session: list[RawInterval]) -> list[RawInterval]:
+    """The session's in-bed samples from the best-ranked source that recorded any."""
+    in_bed = [interval for interval in session if interval.value == "in_bed"]
+    if not in_bed:
+        return []
+    ranks = _source_order(interval.source for interval in in_bed)
+    best = min(ranks, key=ranks.__getitem__)
+    return [interval for interval in in_bed if interval.source == best]
+
+
+def _summarise(intervals: list[RawInterval], in_bed: list[RawInterval]) -> _Night:
     def union(stages: Iterable[str]) -> float:
         wanted = set(stages)
         return _union_seconds([(i.start, i.end) for i in intervals if i.value in wanted])
 
     end = max(intervals, key=lambda interval: interval.end).end
     start = min(interval.start for interval in intervals)
-    has_in_bed = any(i.value == "in_bed" for i in intervals)
+    bed = _union_seconds([(i.start, i.end) for i in in_bed])
     return _Night(
         day=end.date(),
         asleep=union(ASLEEP_STAGES),
-        in_bed=union(["in_bed"]) if has_in_bed else (end - start).total_seconds(),
+        in_bed=bed if in_bed else (end - start).total_seconds(),
         light=union(["core"]),
         deep=union(["deep"]),
         rem=union(["rem"]),

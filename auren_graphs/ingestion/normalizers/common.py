@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auren_graphs.canonical import PayloadError
 
@@ -82,6 +84,45 @@ def parse_instant(text: object) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no UTC offset")
     return parsed
+
+
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}")
+
+
+def zone_named(name: object) -> ZoneInfo:
+    """The IANA time zone `name` ("America/Los_Angeles"); ValueError when there is none."""
+    if not isinstance(name, str) or len(name) > 64 or not _ZONE_NAME.fullmatch(name.strip()):
+        raise ValueError(f"{name!r} is not an IANA time zone name such as 'Europe/Paris'")
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
+def parse_local_instant(text: object, zone: ZoneInfo) -> datetime:
+    """An aware datetime in `zone` from a local time there (`2026-11-02T07:30:00`), or
+    from an instant with its own offset, which is then expressed in `zone`.
+
+    A local time the zone's clocks skipped (the hour lost to DST) raises ValueError; one
+    they passed twice is the earlier of the two instants.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"timestamp {text!r} is not a string")
+    value = text.strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"timestamp {text!r} is not ISO 8601") from None
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(zone)
+    aware = parsed.replace(tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != parsed:
+        raise ValueError(
+            f"{text!r} did not happen in {zone.key}: the clocks skipped that hour (DST)"
+        )
+    return aware
 
 
 def parse_day(text: object) -> date:

@@ -9,10 +9,22 @@ A daily value may give `"date": "2026-11-02"` instead of `measured_at`; an entry
 `user_id` (then it must be the user the payload is for) and a free-text `note`. A bare
 list of entries, or one entry object on its own, is accepted as well.
 
+`measured_at` may also be a local time without offset, `"2026-11-02T07:30:00"`, with an
+IANA `timezone` such as `"America/Los_Angeles"`: the instant and the local day follow
+from the zone's rules on that date, DST included. A local time the clocks skipped (the
+spring-forward hour) is refused; one they passed twice (the fall-back hour) is the
+first of the two. An offset and a zone together: the offset gives the instant, the zone
+its local day.
+
 The value is converted to the metric's canonical unit where the conversion is known
-(`UNITS`); an unknown unit, or one that does not fit the metric, is refused rather than
-guessed. The entry's day is its `date`, else the local date of `measured_at` in its own
-UTC offset; `measured_at` is kept as the observation's timestamp.
+(`UNITS`, matched without regard to case or spaces: `beats/min`, `count/min` and
+`beats per minute` are bpm); an unknown unit, or one that does not fit the metric, is
+refused rather than guessed. The entry's day is its `date`, else the local date of
+`measured_at`; `measured_at` is kept as the observation's timestamp.
+
+Whose data it is comes from the call (`NormalizeContext.user_id`, set by the server from
+the run or the authenticated push). A call that names no user gets its payload refused:
+a `user_id` inside the payload never stands in for the caller's.
 """
 
 from __future__ import annotations
@@ -35,6 +47,8 @@ from auren_graphs.ingestion.normalizers.common import (
     number,
     parse_day,
     parse_instant,
+    parse_local_instant,
+    zone_named,
 )
 
 KJ_PER_KCAL = 4.184
@@ -80,8 +94,48 @@ UNITS: Mapping[str, Mapping[str, Scale]] = {
     "m": {"m": SAME, "km": Scale(multiply=1000), "mi": Scale(multiply=1609.344)},
     "au": {"au": SAME},
 }
+# Other common spellings, accepted too (messages list only the ones above).
+_PER_MINUTE = ("/min", "1/min", "per minute", "count/minute")
+ALIASES: Mapping[str, Mapping[str, Scale]] = {
+    "s": {
+        "second": SAME,
+        "seconds": SAME,
+        "minute": Scale(multiply=60),
+        "minutes": Scale(multiply=60),
+        "hour": Scale(multiply=3600),
+        "hours": Scale(multiply=3600),
+    },
+    "ms": {"millisecond": SAME, "milliseconds": SAME},
+    "bpm": {
+        "beat/min": SAME,
+        "beats/minute": SAME,
+        "beats per minute": SAME,
+        "{beats}/min": SAME,
+        **dict.fromkeys(_PER_MINUTE, SAME),
+    },
+    "breaths/min": {
+        "breath/min": SAME,
+        "breaths/minute": SAME,
+        "breaths per minute": SAME,
+        "{breaths}/min": SAME,
+        **dict.fromkeys(_PER_MINUTE, SAME),
+    },
+    "percent": {"pct": SAME},
+    "count": {"steps": SAME},
+    "kcal": {"kilocalories": SAME, "kilojoules": Scale(divide=KJ_PER_KCAL)},
+    "m": {"meters": SAME, "metres": SAME, "miles": Scale(multiply=1609.344)},
+}
+
+
+def unit_key(unit: str) -> str:
+    """How units are compared: case and spaces do not matter ("Beats / Min")."""
+    return " ".join(unit.lower().split()).replace(" / ", "/").replace("/ ", "/").replace(" /", "/")
+
+
 _BY_LOWER_CASE: Mapping[str, Mapping[str, Scale]] = {
-    canonical: {unit.lower(): scale for unit, scale in accepted.items()}
+    canonical: {
+        unit_key(unit): scale for unit, scale in {**accepted, **ALIASES.get(canonical, {})}.items()
+    }
     for canonical, accepted in UNITS.items()
 }
 KNOWN_UNITS = frozenset(unit for accepted in _BY_LOWER_CASE.values() for unit in accepted)
@@ -97,11 +151,13 @@ def normalize(payload: object, ctx: NormalizeContext) -> NormalizedBatch:
     A bad entry is refused with its reason and the others are kept. Raises `PayloadError`
     when the payload is not JSON or carries no entries list.
     """
-    entries = _entries_of(load_json(payload))
+    document = load_json(payload)
+    entries = _entries_of(document)
+    _check_call_names_a_user(ctx, document, entries)
     builder = BatchBuilder("manual")
-    builder.batch.records_seen = len(entries)
     for index, raw in enumerate(entries):
         _normalize_entry(raw, index, ctx, builder)
+        builder.end_record(ref=f"manual:entries[{index}]")
     return builder.batch
 
 
@@ -123,6 +179,26 @@ def _entries_of(document: Any) -> Sequence[Any]:
     raise PayloadError(
         'manual payload must be {"entries": [...]} or one entry with a "metric"; '
         f"got an object with keys [{keys}]"
+    )
+
+
+def _check_call_names_a_user(ctx: NormalizeContext, document: Any, entries: Sequence[Any]) -> None:
+    """Refuse the payload when the call names no user: whose data it is comes from the
+    caller, so a `user_id` in the payload cannot stand in for it."""
+    if ctx.user_id and ctx.user_id.strip():
+        return
+    named = [e.get("user_id") for e in entries if isinstance(e, dict) and e.get("user_id")]
+    if isinstance(document, dict) and document.get("user_id"):
+        named.append(document["user_id"])
+    if named:
+        raise PayloadError(
+            "manual payload names a user_id but the call names no user: the user comes "
+            "from the call (the run's user_id or the authenticated push), never from the "
+            "payload; nothing was stored"
+        )
+    raise PayloadError(
+        "manual payload names no user and neither does the call: say whose entries these "
+        "are (the run's user_id, or X-Auren-User on a push); nothing was stored"
     )
 
 
@@ -191,7 +267,7 @@ def _scale_for(unit: object, spec: MetricSpec) -> Scale:
     choices = ", ".join(UNITS[spec.unit])
     if unit is None:
         raise _EntryError(f"{spec.name}: entry has no unit (accepted: {choices})")
-    key = unit.strip().lower() if isinstance(unit, str) else ""
+    key = unit_key(unit) if isinstance(unit, str) else ""
     accepted = _BY_LOWER_CASE[spec.unit]
     if key in accepted:
         return accepted[key]
@@ -204,8 +280,8 @@ def _scale_for(unit: object, spec: MetricSpec) -> Scale:
 
 def _when(entry: Entry, spec: MetricSpec) -> tuple[date, datetime | None]:
     """The entry's day and instant: `date` names the day outright; otherwise the day is
-    the local date of `measured_at` in the offset it was written with."""
-    timestamp = _optional(entry, "measured_at", parse_instant)
+    the local date of `measured_at`, in its own offset or in `timezone`."""
+    timestamp = _measured_at(entry)
     day = _optional(entry, "date", parse_day)
     if spec.kind == "sample" and timestamp is None:
         raise _EntryError(f"{spec.name} is a sample at an instant: give measured_at")
@@ -213,7 +289,29 @@ def _when(entry: Entry, spec: MetricSpec) -> tuple[date, datetime | None]:
         return day, timestamp
     if timestamp is not None:
         return timestamp.date(), timestamp
-    raise _EntryError("entry needs measured_at (an instant with a UTC offset) or date (YYYY-MM-DD)")
+    raise _EntryError(
+        "entry needs measured_at (an instant with a UTC offset, or a local time with "
+        "timezone) or date (YYYY-MM-DD)"
+    )
+
+
+def _measured_at(entry: Entry) -> datetime | None:
+    zone_name = entry.get("timezone")
+    if zone_name is None:
+        try:
+            return _optional(entry, "measured_at", parse_instant)
+        except _EntryError as exc:
+            if "no UTC offset" in str(exc):
+                raise _EntryError(
+                    f"{exc}: add the offset, or name the zone in timezone "
+                    "(such as 'America/Los_Angeles')"
+                ) from None
+            raise
+    try:
+        zone = zone_named(zone_name)
+    except ValueError as exc:
+        raise _EntryError(f"timezone: {exc}") from None
+    return _optional(entry, "measured_at", lambda text: parse_local_instant(text, zone))
 
 
 def _optional(entry: Entry, key: str, parse: Callable[[object], T]) -> T | None:

@@ -39,12 +39,12 @@ def normalize(payload: object, ctx: NormalizeContext) -> NormalizedBatch:
         raise PayloadError(_unrecognised_payload_message(documents))
     builder = BatchBuilder("oura")
     for index, (document, kind) in enumerate(zip(documents, kinds, strict=True)):
-        builder.batch.records_seen += 1
         ref = f"data[{index}]"
         if kind is None:
             builder.reject(ref, _unrecognised_record_reason(document))
         else:
             kind.normalize(kind, document, ref, builder, ctx)
+        builder.end_record(ref=ref)
     return builder.batch
 
 

@@ -65,10 +65,10 @@ def normalize(payload: object, ctx: NormalizeContext) -> NormalizedBatch:
     """
     records = _records_of(load_json(payload))
     builder = BatchBuilder("whoop")
-    builder.batch.records_seen = len(records)
     links = _Links.of(records)
     for index, raw in enumerate(records):
         _normalize_record(raw, index, ctx, links, builder)
+        builder.end_record(ref=f"whoop:records[{index}]")
     return builder.batch
 
 
