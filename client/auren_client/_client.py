@@ -330,7 +330,10 @@ class AurenClient(DeviceCalls):
         device = "apple_health"
         await self.thread(user_id, INGESTION_GRAPH)
         start_run = functools.partial(self._ingest_uploads, user_id, device)
-        pipeline = RunPipeline(start_run, chunks_per_run=chunks_per_run, max_pending=max_pending)
+        pipeline = RunPipeline(
+            start_run, chunks_per_run=chunks_per_run, max_pending=max_pending,
+            on_done=bar.ingested,
+        )  # fmt: skip
         chunks = split_apple_export(
             CountingReader(opened.stream, bar.read, opened.head), batch_records
         )
@@ -349,6 +352,7 @@ class AurenClient(DeviceCalls):
         except BaseException:
             await pipeline.cancel()
             raise
+        bar.server_working()
         report = await pipeline.finish()
         if damage is not None:
             # A truncated or damaged export: what came before the damage was sent and

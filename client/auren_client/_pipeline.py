@@ -26,7 +26,14 @@ T = TypeVar("T")
 
 
 class RunPipeline:
-    def __init__(self, start_run: StartRun, *, chunks_per_run: int, max_pending: int) -> None:
+    def __init__(
+        self,
+        start_run: StartRun,
+        *,
+        chunks_per_run: int,
+        max_pending: int,
+        on_done: Callable[[IngestReport], object] | None = None,
+    ) -> None:
         if chunks_per_run < 1 or max_pending < 1:
             raise ValueError("chunks_per_run and max_pending must be at least 1")
         self._start_run = start_run
@@ -37,6 +44,7 @@ class RunPipeline:
         self._pending: deque[asyncio.Task[IngestReport]] = deque()
         self.report = IngestReport()
         self.runs = 0
+        self._on_done = on_done  # each run's report as soon as it is in (progress)
 
     async def add(self, upload_key: str) -> None:
         """Take one uploaded chunk; start a run once enough have gathered."""
@@ -72,10 +80,16 @@ class RunPipeline:
         while len(self._pending) >= self._max_pending:
             await self._settle_oldest()
         keys, self._keys = self._keys, []
-        self._pending.append(asyncio.ensure_future(self._start_run(keys)))
+        self._pending.append(asyncio.ensure_future(self._run(keys)))
         self.runs += 1
         # Let the task send its request before the caller goes back to uploading.
         await asyncio.sleep(0)
+
+    async def _run(self, keys: list[str]) -> IngestReport:
+        report = await self._start_run(keys)
+        if self._on_done is not None:
+            self._on_done(report)
+        return report
 
     async def _settle_oldest(self) -> None:
         task = self._pending[0]
