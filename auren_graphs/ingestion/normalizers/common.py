@@ -69,11 +69,7 @@ def parse_instant(text: object) -> datetime:
     Raises ValueError when the text has no offset: a local time without one cannot be
     placed on a user's calendar day reliably.
     """
-    if not isinstance(text, str):
-        raise ValueError(f"timestamp {text!r} is not a string")
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
+    value = _timestamp_text(text)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -84,6 +80,14 @@ def parse_instant(text: object) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no UTC offset")
     return parsed
+
+
+def _timestamp_text(text: object) -> str:
+    """The text of a timestamp, stripped, with `Z` spelled as the offset it means."""
+    if not isinstance(text, str):
+        raise ValueError(f"timestamp {text!r} is not a string")
+    value = text.strip()
+    return value[:-1] + "+00:00" if value.endswith("Z") else value
 
 
 _ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}")
@@ -106,11 +110,7 @@ def parse_local_instant(text: object, zone: ZoneInfo) -> datetime:
     A local time the zone's clocks skipped (the hour lost to DST) raises ValueError; one
     they passed twice is the earlier of the two instants.
     """
-    if not isinstance(text, str):
-        raise ValueError(f"timestamp {text!r} is not a string")
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
+    value = _timestamp_text(text)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
