@@ -169,9 +169,12 @@ async def oversized_headers(scene: Scene) -> Any:
 
 def _route(method: str, path: str, body: Any = None) -> Attack:
     async def attempt(scene: Scene) -> Any:
-        return await scene.http.request(
+        answer = await scene.http.request(
             method, path.format(alice=ALICE), json=body, headers=scene.bearer(BOB)
         )
+        if answer.status_code < 400:  # served: even an answer without data is a breach
+            raise BreachError(f"{answer.status_code} to Bob on {path}")
+        return answer
 
     return Attack("routes", f"{method} {path.split('/', 3)[-1]}", attempt)
 
@@ -184,11 +187,19 @@ ROUTES = [
     _route("PUT", "/users/{alice}/threads/ingestion"),
     _route("GET", "/users/{alice}/findings"),
     _route("POST", "/users/{alice}/feedback", {"run_id": "x", "score": 0}),
+    _route("GET", "/users/{alice}/report"),
+    _route("GET", "/users/{alice}/export"),
+    _route("DELETE", "/users/{alice}/devices/manual"),
+    _route("DELETE", "/users/{alice}"),
+    _route("GET", "/connect/whoop?user={alice}"),
     # Operators' routes: a user may neither sync, switch, nor steer a rollout.
     _route("GET", "/ops/assistants"),
     _route("POST", "/ops/assistants/analysis-standard/switch", {"version": 1}),
     _route("POST", "/ops/rollouts/analysis-standard", {"candidate_version": 1}),
     _route("POST", "/ops/rollouts/analysis-standard/abort", {}),
+    _route("GET", "/ops/oura/subscriptions"),
+    _route("GET", "/ops/webhooks/failed"),
+    _route("POST", "/ops/webhooks/requeue", {"ids": None}),
 ]
 
 
