@@ -9,7 +9,8 @@ and leaves the embedded Postgres running after Ctrl-C. This launcher, run as
   do; else on `--preferred-port` (2024), or the next free port when that one is taken,
   saying so;
 - writes the URL to `auren_contract.DEV_SERVER_FILE` while it serves, which the CLI and
-  `AurenClient()` started in the same directory read, and prints it;
+  `AurenClient()` started in the same directory read, and prints it; a second launcher in
+  the same directory refuses to start (it would share the first one's Postgres);
 - starts the embedded Postgres itself (unless `AUREN_POSTGRES_URI` names one), hands
   its URI to the server, and stops it once the server has stopped, on Ctrl-C too. A
   launcher killed outright leaves Postgres running; the next start picks it up.
@@ -28,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from auren_contract import DEV_SERVER_FILE
+from auren_contract import DEV_SERVER_FILE, dev_server_url
 from dotenv import load_dotenv
 
 HOST = "127.0.0.1"
@@ -140,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (here / ".env").is_file():
         load_dotenv(here / ".env", override=False)
         print("AUREN: read .env", file=sys.stderr)
+    if running := dev_server_url(here):
+        # A second one would share (and on Ctrl-C stop) the first one's Postgres.
+        print(f"AUREN: make dev already serves this directory at {running}", file=sys.stderr)
+        return 1
     try:
         port, note = choose_port(args.port, args.preferred_port)
     except PortTakenError as exc:

@@ -18,9 +18,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import hmac
+import json
+import os
 import re
 import uuid
 from datetime import date
+from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
 # --------------------------------------------------------------------------- devices
@@ -77,6 +80,18 @@ def assistant_ref(assistant: str) -> str:
 #: `make dev` writes `{"url", "pid"}` here (relative to where it runs) while it serves,
 #: so the CLI and `AurenClient()` started there find it even on another port.
 DEV_SERVER_FILE: Final = ".auren/dev-server.json"
+
+
+def dev_server_url(directory: Path | None = None) -> str | None:
+    """The URL of the `make dev` serving from `directory` (the current one), if its
+    process still runs."""
+    try:
+        found = json.loads(((directory or Path.cwd()) / DEV_SERVER_FILE).read_text())
+        os.kill(int(found["pid"]), 0)  # raises when that process is gone
+        return str(found["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
 
 # ----------------------------------------------------------------------------- users
 

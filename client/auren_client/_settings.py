@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
-from auren_contract import DEV_SERVER_FILE
+from auren_contract import dev_server_url
 
 DEFAULT_URL = "http://127.0.0.1:2024"
 URL_ENV = "AUREN_URL"
@@ -39,14 +37,3 @@ def resolve_api_key(api_key: str | None) -> str | None:
     must not be sent to an AUREN server by accident.
     """
     return api_key or os.environ.get(API_KEY_ENV) or None
-
-
-def dev_server_url(directory: Path | None = None) -> str | None:
-    """The URL of the ``make dev`` running from ``directory`` (the current one), if it
-    still runs: it may serve on another port than 2024 when that one was taken."""
-    try:
-        found = json.loads(((directory or Path.cwd()) / DEV_SERVER_FILE).read_text())
-        os.kill(int(found["pid"]), 0)  # raises when that process is gone
-        return str(found["url"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None

@@ -75,6 +75,11 @@ def test_env_file_taken_port_and_ctrl_c(held_port: int, tmp_path: Path) -> None:
             cwd=tmp_path, env=launcher_env(), capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert found.returncode == 0, found.stderr
+        second = subprocess.run(  # it would share, and on Ctrl-C stop, the first's Postgres
+            [PYTHON, "-m", "auren_graphs.devserver"], cwd=tmp_path, env=launcher_env(),
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 1 and f"already serves this directory at {url}" in second.stderr
 
         os.killpg(launcher.pid, signal.SIGINT)  # Ctrl-C: the whole foreground group
         assert launcher.wait(60) in (0, -signal.SIGINT, 130)
