@@ -297,6 +297,27 @@ def uploads_namespace(user_id: str) -> Namespace:
     return ("uploads", user_id)
 
 
+#: The key of the `n`th upload of a series (the documents a file is cut into), sent over
+#: several runs: `<series>-<n>`. The server reads ahead the uploads that follow a run's
+#: last one by name (`following_upload_keys`): the next run starts with them.
+_SERIES_KEY = re.compile(r"^([0-9a-f]{32})-([0-9]{6})$")
+
+
+def series_upload_key(series: str, n: int) -> str:
+    """The key of upload `n` (from 0) of the series `series` (a uuid4 hex)."""
+    return f"{series}-{n:06d}"
+
+
+def following_upload_keys(key: str, count: int) -> list[str]:
+    """The keys of the `count` uploads that follow `key` in its series; none when `key`
+    is not one of a series."""
+    match = _SERIES_KEY.match(key)
+    if match is None or count < 1:
+        return []
+    series, n = match.group(1), int(match.group(2))
+    return [series_upload_key(series, n + step) for step in range(1, count + 1)]
+
+
 def active_rollouts_namespace() -> Namespace:
     """Each assistant's current (or last) rollout, keyed by the assistant's id: one small
     namespace, so finding every rollout in progress is one read."""

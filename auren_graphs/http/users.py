@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from auren_contract import ANALYSIS_GRAPH, findings_namespace
+from auren_contract import ANALYSIS_GRAPH, INGESTION_GRAPH, findings_namespace
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
 from langgraph_sdk.errors import NotFoundError
@@ -21,6 +21,7 @@ from starlette.background import BackgroundTask
 
 from auren_graphs.assignment import record_namespaces
 from auren_graphs.http.principal import ServedUser
+from auren_graphs.ingestion import worker
 from auren_graphs.leaving import erase, export_archive
 from auren_graphs.platform import loopback, server_store
 from auren_graphs.threads import own_thread
@@ -54,6 +55,8 @@ class Feedback(BaseModel):
 async def user_thread(user_id: ServedUser, graph: UserGraph) -> ThreadRef:
     """The user's own thread of `graph` (created on first use). Every ingestion of the
     user runs on it, so overlapping deliveries queue instead of racing."""
+    if graph == INGESTION_GRAPH:
+        worker.warm()  # an import is coming: ready its reader while the client prepares
     return ThreadRef(graph=graph, thread_id=await own_thread(user_id, graph))
 
 

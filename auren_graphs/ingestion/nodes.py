@@ -11,7 +11,13 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from auren_contract import API_VENDORS, INGESTION_GRAPH, Device, uploads_namespace
+from auren_contract import (
+    API_VENDORS,
+    INGESTION_GRAPH,
+    Device,
+    following_upload_keys,
+    uploads_namespace,
+)
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
@@ -119,15 +125,21 @@ async def _reading(
             return None
         return worker.normalized(device, state.payload, context, staged=False)
     key = state.uploads[state.cursor]
-    reading: Awaitable[Normalized] | None = worker.claim((user, key))
+    reading: Awaitable[Normalized] | None = worker.claim((user, key), device, context)
     if reading is None:
         value = await _upload_value(user, runtime, key)
         if value is not None:
             reading = asyncio.ensure_future(worker.normalized(device, value, context, staged=True))
-    for following in state.uploads[state.cursor + 1 : state.cursor + 1 + worker.depth()]:
+    ahead = state.uploads[state.cursor + 1 : state.cursor + 1 + worker.depth()]
+    # Near the run's end, the uploads named after its last one: the client's next run
+    # starts with them, and reading them now hides that run's start (the dev server
+    # picks a queued run up within half a second, then reads its first upload).
+    guessed = following_upload_keys(state.uploads[-1], worker.depth() - len(ahead))
+    for following in ahead + guessed:
         if not worker.prefetching((user, following)):
             value = await _upload_value(user, runtime, following)
-            if value is not None:
+            # A guessed upload only if it is this device's, as the client's series are.
+            if value is not None and (following in ahead or value.get("device") == device):
                 worker.prefetch((user, following), device, value, context)
     return reading
 

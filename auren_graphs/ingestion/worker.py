@@ -6,9 +6,11 @@ serves every request and every store write. Reading a 20,000-record export chunk
 process (`AUREN_INGEST_WORKERS`, default 1; 0 keeps it in a thread of the server) and
 comes back as plain data (`prepared.PreparedBatch` and the batch's accounting).
 
-While the server writes one chunk, the next is already being read: the node prefetches
-the run's next upload (`prefetch` / `claim`, keyed by user and upload key, a few at
-most). A result nobody claims (a run cancelled in between) is dropped.
+While the server writes one chunk, the next ones are already being read: the node
+prefetches the run's next uploads, and at a run's end those that follow its last one by
+name, which the client's next run starts with (`prefetch` / `claim`, keyed by user and
+upload key, a few at most). A result nobody claims (a run cancelled in between, a next
+run that never came) is dropped, at the latest after `MAX_PREFETCHED_SECONDS`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +35,8 @@ from auren_graphs.settings import get_settings
 logger = logging.getLogger(__name__)
 
 MAX_PREFETCHED = 16
+#: A reading nobody claimed in this time is dropped: each holds a chunk's rows.
+MAX_PREFETCHED_SECONDS = 300.0
 
 
 @dataclass(slots=True)
@@ -66,6 +71,10 @@ class _Pool:
         self._executor: ProcessPoolExecutor | None = None
         self._ready: Future[None] | None = None
 
+    def start(self) -> None:
+        """Start the workers now if they are not running (from a thread)."""
+        self._ready_executor()
+
     def run(self, *args: Any) -> Normalized:
         executor = self._ready_executor()
         if executor is None:
@@ -96,8 +105,17 @@ def _ready() -> None:
     """Run in a new worker: by now it has imported the normalizers."""
 
 
+@dataclass(slots=True)
+class _Reading:
+    """An upload being read ahead: for which device and vendor account, and since when."""
+
+    task: asyncio.Task[Normalized]
+    made_for: tuple[Device, str | None]
+    since: float
+
+
 _POOL = _Pool()
-_PREFETCHED: OrderedDict[tuple[str, str], asyncio.Task[Normalized]] = OrderedDict()
+_PREFETCHED: OrderedDict[tuple[str, str], _Reading] = OrderedDict()
 
 
 async def normalized(
@@ -110,9 +128,24 @@ async def normalized(
     return await asyncio.to_thread(_POOL.run, *args)
 
 
+def warm() -> None:
+    """Start the worker processes in the background, if they are not running.
+
+    A client asks for its ingestion thread (`http.users`) before it checks and cuts an
+    export, which takes seconds; started then, the worker is ready for the first upload
+    instead of starting with it (a second or more, while the server reads the first
+    chunks itself, slowly, on the interpreter lock the event loop needs).
+    """
+    if get_settings().ingest_workers > 0:
+        asyncio.get_running_loop().run_in_executor(None, _POOL.start)
+
+
 def depth() -> int:
-    """How many of a run's next uploads are read ahead: one per worker process."""
-    return max(1, get_settings().ingest_workers)
+    """How many of a run's next uploads are read ahead: one being read by each worker
+    process and one more waiting for it, so that a worker never waits for the step that
+    writes the previous upload to ask for its next one."""
+    workers = get_settings().ingest_workers
+    return workers + 1 if workers else 1
 
 
 def prefetching(key: tuple[str, str]) -> bool:
@@ -120,26 +153,47 @@ def prefetching(key: tuple[str, str]) -> bool:
 
 
 def prefetch(key: tuple[str, str], device: Device, value: Any, context: NormalizeContext) -> None:
-    """Start reading an upload the run will want next."""
+    """Start reading an upload a run will want next (this run's, or the next run's)."""
+    _drop_stale()
     if key in _PREFETCHED:
         return
-    _PREFETCHED[key] = asyncio.ensure_future(normalized(device, value, context, staged=True))
+    task = asyncio.ensure_future(normalized(device, value, context, staged=True))
+    _PREFETCHED[key] = _Reading(task, (device, context.vendor_user_id), time.monotonic())
     while len(_PREFETCHED) > MAX_PREFETCHED:
         _, stale = _PREFETCHED.popitem(last=False)
-        _drop(stale)
+        _drop(stale.task)
 
 
-def claim(key: tuple[str, str]) -> asyncio.Task[Normalized] | None:
-    """The prefetched reading of an upload, if there is one."""
-    return _PREFETCHED.pop(key, None)
+def claim(
+    key: tuple[str, str], device: Device, context: NormalizeContext
+) -> asyncio.Task[Normalized] | None:
+    """The prefetched reading of an upload, if there is one made as this run would."""
+    reading = _PREFETCHED.pop(key, None)
+    if reading is None:
+        return None
+    if reading.made_for != (device, context.vendor_user_id):
+        _drop(reading.task)
+        return None
+    return reading.task
 
 
 def forget(keys: list[tuple[str, str]]) -> None:
     """Drop prefetched readings of uploads that will not be ingested."""
     for key in keys:
-        task = _PREFETCHED.pop(key, None)
-        if task is not None:
-            _drop(task)
+        reading = _PREFETCHED.pop(key, None)
+        if reading is not None:
+            _drop(reading.task)
+
+
+def _drop_stale() -> None:
+    """Drop readings nobody claimed in time (read ahead for a run that never came)."""
+    now = time.monotonic()
+    while _PREFETCHED:
+        key, oldest = next(iter(_PREFETCHED.items()))
+        if now - oldest.since < MAX_PREFETCHED_SECONDS:
+            return
+        del _PREFETCHED[key]
+        _drop(oldest.task)
 
 
 def _drop(task: asyncio.Task[Normalized]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -17,6 +18,7 @@ from typing import IO, Any, TypeVar
 from auren_contract import (
     INGESTION_GRAPH,
     INLINE_LIMIT,
+    series_upload_key,
     uploads_namespace,
 )
 
@@ -159,6 +161,9 @@ class IngestCalls:
                         f"{opened.name} is XML, which only Apple Health exports are; "
                         "ingest it with device 'apple_health'"
                     )
+                # Ask for the thread first: the server readies its reader of uploads
+                # while the export is checked, which takes seconds for a large one.
+                await self.thread(user_id, INGESTION_GRAPH)
                 await _check_whole_export(opened)
                 return await self._ingest_export(
                     user_id, opened, bar, batch_records, chunks_per_run, max_pending_runs
@@ -185,13 +190,18 @@ class IngestCalls:
             CountingReader(opened.stream, bar.read, opened.head), batch_records
         )
         damage: InvalidPayloadError | None = None
+        # The documents are named in order, so the server reads ahead across runs.
+        series = uuid.uuid4().hex
+        keys = (series_upload_key(series, n) for n in itertools.count())
         try:
             async with aclosing(prefetch(chunks)) as prefetched:
                 while (chunk := await _next_chunk(prefetched)) is not None:
                     if isinstance(chunk, InvalidPayloadError):
                         damage = chunk
                         break
-                    key = await self._upload_packed(user_id, device, chunk.packed, chunk.records)
+                    key = await self._upload_packed(
+                        user_id, device, chunk.packed, chunk.records, key=next(keys)
+                    )
                     await pipeline.add(key)
                     bar.sent(chunk.records)
             if damage is not None and bar.records == 0:
@@ -252,14 +262,14 @@ class IngestCalls:
         return await self._stage(user_id, {"device": device, "payload": payload, "records": None})
 
     async def _upload_packed(
-        self, user_id: str, device: str, packed: str, records: int | None
+        self, user_id: str, device: str, packed: str, records: int | None, key: str | None = None
     ) -> str:
         """Stage a packed document (zlib, base64; see ``_files.pack``)."""
         value = {"device": device, "payload": packed, "encoding": PACKED_ENCODING}
-        return await self._stage(user_id, {**value, "records": records})
+        return await self._stage(user_id, {**value, "records": records}, key)
 
-    async def _stage(self, user_id: str, value: dict[str, Any]) -> str:
-        key = uuid.uuid4().hex
+    async def _stage(self, user_id: str, value: dict[str, Any], key: str | None = None) -> str:
+        key = key or uuid.uuid4().hex
         namespace = list(uploads_namespace(user_id))
         # index=False: an upload of megabytes is never searched by meaning.
         await self._retrier.call(

@@ -18,7 +18,7 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
-from auren_contract import DEV_SERVER_FILE, INLINE_LIMIT
+from auren_contract import DEV_SERVER_FILE, INLINE_LIMIT, series_upload_key
 
 from auren_client import (
     AurenClient,
@@ -724,6 +724,9 @@ async def test_ingest_file_pipelines_an_export(fake: FakeServer, tmp_path: Path)
     assert all(run["multitask_strategy"] == "enqueue" for run in fake.runs)
     sent = [key for run in fake.runs for key in run["input"]["uploads"]]
     assert sorted(sent) == sorted(fake.uploads())
+    # Named as one series, in order: the server reads ahead across runs by name.
+    series = sent[0].split("-")[0]
+    assert sent == [series_upload_key(series, n) for n in range(10)]
     for value in fake.uploads().values():
         # Packed (zlib, base64): a tenth of the document's size on the wire and in Postgres.
         assert value["device"] == "apple_health" and value["encoding"] == "zlib+base64"

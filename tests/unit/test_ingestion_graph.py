@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from auren_contract import metric_namespace, uploads_namespace
+from auren_contract import (
+    following_upload_keys,
+    metric_namespace,
+    series_upload_key,
+    uploads_namespace,
+)
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
+from auren_graphs.ingestion import worker
 from auren_graphs.ingestion.graph import builder, route_after_check_input, route_after_ingest
 from auren_graphs.ingestion.state import IngestError, IngestionState
 from tests.support import payloads
@@ -53,6 +59,39 @@ async def test_uploads_are_consumed_in_turn_and_removed(store: InMemoryStore) ->
     out = await _run(store, {"user_id": "u2", "device": "apple_health", "uploads": keys})
     assert out["report"]["accepted"] == 15
     assert await store.asearch(uploads_namespace("u2")) == []
+
+
+async def test_the_upload_after_a_runs_last_is_read_ahead_for_the_next_run(
+    store: InMemoryStore,
+) -> None:
+    series = "0123456789abcdef0123456789abcdef"
+    keys = [series_upload_key(series, n) for n in range(3)]
+    for n, key in enumerate(keys):
+        value = {"device": "apple_health", "payload": payloads.apple_export(4, f"2026-10-0{n + 1}")}
+        await store.aput(uploads_namespace("u6"), key, value)
+    graph = builder.compile(checkpointer=InMemorySaver(), store=store)
+    config = as_user("u6", "ingestion")
+    first = await graph.ainvoke(
+        {"user_id": "u6", "device": "apple_health", "uploads": keys[:1]}, config
+    )
+    assert worker.prefetching(("u6", keys[1])) and worker.prefetching(("u6", keys[2]))
+    second = await graph.ainvoke(
+        {"user_id": "u6", "device": "apple_health", "uploads": keys[1:]}, config
+    )
+    assert (first["report"]["accepted"], second["report"]["accepted"]) == (4, 8)
+    assert not worker.prefetching(("u6", keys[1])) and not worker.prefetching(("u6", keys[2]))
+    assert await store.asearch(uploads_namespace("u6")) == []
+
+
+def test_a_series_key_names_the_ones_after_it() -> None:
+    key = series_upload_key("0123456789abcdef0123456789abcdef", 41)
+    assert key == "0123456789abcdef0123456789abcdef-000041"
+    assert following_upload_keys(key, 2) == [
+        "0123456789abcdef0123456789abcdef-000042",
+        "0123456789abcdef0123456789abcdef-000043",
+    ]
+    assert following_upload_keys(key, 0) == []
+    assert following_upload_keys("f00d", 2) == []  # not a series: nothing is guessed
 
 
 async def test_invalid_payload_stores_nothing(store: InMemoryStore) -> None:

@@ -54,14 +54,41 @@ async def test_prefetched_readings_are_claimed_once_and_bounded() -> None:
     value = packed_upload(payloads.apple_export(2))
     worker.prefetch(("u", "k1"), "apple_health", value, CTX)
     assert worker.prefetching(("u", "k1"))
-    claimed = worker.claim(("u", "k1"))
+    claimed = worker.claim(("u", "k1"), "apple_health", CTX)
     assert claimed is not None and (await claimed).batch.records_seen == 2
-    assert worker.claim(("u", "k1")) is None
+    assert worker.claim(("u", "k1"), "apple_health", CTX) is None
     for n in range(worker.MAX_PREFETCHED + 3):
         worker.prefetch(("u", f"b{n}"), "apple_health", value, CTX)
     assert not worker.prefetching(("u", "b0"))  # the oldest were dropped
     worker.forget([("u", f"b{n}") for n in range(worker.MAX_PREFETCHED + 3)])
     assert not worker.prefetching(("u", f"b{worker.MAX_PREFETCHED + 2}"))
+
+
+async def test_a_reading_made_for_another_device_or_account_is_not_claimed() -> None:
+    value = packed_upload(payloads.apple_export(2))
+    worker.prefetch(("u", "k2"), "apple_health", value, CTX)
+    assert worker.claim(("u", "k2"), "apple_health", NormalizeContext("u-worker", "v1")) is None
+    assert not worker.prefetching(("u", "k2"))  # dropped: the run reads it again itself
+
+
+async def test_readings_nobody_claims_are_dropped_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    value = packed_upload(payloads.apple_export(2))
+    worker.prefetch(("u", "old"), "apple_health", value, CTX)
+    monkeypatch.setattr(worker, "MAX_PREFETCHED_SECONDS", 0.0)
+    worker.prefetch(("u", "new"), "apple_health", value, CTX)
+    assert not worker.prefetching(("u", "old"))
+    worker.forget([("u", "new")])
+
+
+def test_a_worker_asked_for_at_most_one_more_reading_than_it_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(get_settings(), "ingest_workers", 1)
+    assert worker.depth() == 2
+    monkeypatch.setattr(get_settings(), "ingest_workers", 0)
+    assert worker.depth() == 1
 
 
 async def test_without_workers_uploads_are_read_in_a_thread(
