@@ -83,6 +83,36 @@ async def test_the_upload_after_a_runs_last_is_read_ahead_for_the_next_run(
     assert await store.asearch(uploads_namespace("u6")) == []
 
 
+async def test_another_user_naming_the_same_series_gets_none_of_its_readings(
+    store: InMemoryStore,
+) -> None:
+    # Bob names Alice's next upload keys in his own run: readings are keyed by the
+    # authenticated user, and his run reads only his own uploads.
+    series = "fedcba9876543210fedcba9876543210"
+    keys = [series_upload_key(series, n) for n in range(2)]
+    for n, key in enumerate(keys):
+        value = {"device": "apple_health", "payload": payloads.apple_export(3, f"2026-10-0{n + 1}")}
+        await store.aput(uploads_namespace("alice"), key, value)
+    graph = builder.compile(checkpointer=InMemorySaver(), store=store)
+    await graph.ainvoke(
+        {"user_id": "alice", "device": "apple_health", "uploads": keys[:1]},
+        as_user("alice", "ingestion"),
+    )
+    assert worker.prefetching(("alice", keys[1]))
+    bob = await graph.ainvoke(
+        {"user_id": "bob", "device": "apple_health", "uploads": keys[1:]},
+        as_user("bob", "ingestion"),
+    )
+    assert bob["report"]["accepted"] == 0
+    assert await store.asearch(metric_namespace("bob", "heart_rate")) == []
+    assert worker.prefetching(("alice", keys[1]))  # still Alice's, for her next run
+    alice = await graph.ainvoke(
+        {"user_id": "alice", "device": "apple_health", "uploads": keys[1:]},
+        as_user("alice", "ingestion"),
+    )
+    assert alice["report"]["accepted"] == 3
+
+
 def test_a_series_key_names_the_ones_after_it() -> None:
     key = series_upload_key("0123456789abcdef0123456789abcdef", 41)
     assert key == "0123456789abcdef0123456789abcdef-000041"
