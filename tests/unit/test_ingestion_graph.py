@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -64,20 +65,10 @@ async def test_uploads_are_consumed_in_turn_and_removed(store: InMemoryStore) ->
 async def test_the_upload_after_a_runs_last_is_read_ahead_for_the_next_run(
     store: InMemoryStore,
 ) -> None:
-    series = "0123456789abcdef0123456789abcdef"
-    keys = [series_upload_key(series, n) for n in range(3)]
-    for n, key in enumerate(keys):
-        value = {"device": "apple_health", "payload": payloads.apple_export(4, f"2026-10-0{n + 1}")}
-        await store.aput(uploads_namespace("u6"), key, value)
-    graph = builder.compile(checkpointer=InMemorySaver(), store=store)
-    config = as_user("u6", "ingestion")
-    first = await graph.ainvoke(
-        {"user_id": "u6", "device": "apple_health", "uploads": keys[:1]}, config
-    )
+    keys = await _stage_series(store, "u6", uploads=3, records=4)
+    first = await _run_as(store, "u6", keys[:1])
     assert worker.prefetching(("u6", keys[1])) and worker.prefetching(("u6", keys[2]))
-    second = await graph.ainvoke(
-        {"user_id": "u6", "device": "apple_health", "uploads": keys[1:]}, config
-    )
+    second = await _run_as(store, "u6", keys[1:])
     assert (first["report"]["accepted"], second["report"]["accepted"]) == (4, 8)
     assert not worker.prefetching(("u6", keys[1])) and not worker.prefetching(("u6", keys[2]))
     assert await store.asearch(uploads_namespace("u6")) == []
@@ -88,29 +79,34 @@ async def test_another_user_naming_the_same_series_gets_none_of_its_readings(
 ) -> None:
     # Bob names Alice's next upload keys in his own run: readings are keyed by the
     # authenticated user, and his run reads only his own uploads.
-    series = "fedcba9876543210fedcba9876543210"
-    keys = [series_upload_key(series, n) for n in range(2)]
-    for n, key in enumerate(keys):
-        value = {"device": "apple_health", "payload": payloads.apple_export(3, f"2026-10-0{n + 1}")}
-        await store.aput(uploads_namespace("alice"), key, value)
-    graph = builder.compile(checkpointer=InMemorySaver(), store=store)
-    await graph.ainvoke(
-        {"user_id": "alice", "device": "apple_health", "uploads": keys[:1]},
-        as_user("alice", "ingestion"),
-    )
+    keys = await _stage_series(store, "alice", uploads=2, records=3)
+    await _run_as(store, "alice", keys[:1])
     assert worker.prefetching(("alice", keys[1]))
-    bob = await graph.ainvoke(
-        {"user_id": "bob", "device": "apple_health", "uploads": keys[1:]},
-        as_user("bob", "ingestion"),
-    )
+    bob = await _run_as(store, "bob", keys[1:])
     assert bob["report"]["accepted"] == 0
     assert await store.asearch(metric_namespace("bob", "heart_rate")) == []
     assert worker.prefetching(("alice", keys[1]))  # still Alice's, for her next run
-    alice = await graph.ainvoke(
-        {"user_id": "alice", "device": "apple_health", "uploads": keys[1:]},
-        as_user("alice", "ingestion"),
-    )
+    alice = await _run_as(store, "alice", keys[1:])
     assert alice["report"]["accepted"] == 3
+
+
+async def _stage_series(store: InMemoryStore, user: str, uploads: int, records: int) -> list[str]:
+    """Apple uploads named as the client names an export's (one series), a day apart."""
+    series = uuid.uuid4().hex
+    keys = [series_upload_key(series, n) for n in range(uploads)]
+    for n, key in enumerate(keys):
+        payload = payloads.apple_export(records, f"2026-10-0{n + 1}")
+        await store.aput(
+            uploads_namespace(user), key, {"device": "apple_health", "payload": payload}
+        )
+    return keys
+
+
+async def _run_as(store: InMemoryStore, user: str, uploads: list[str]) -> dict[str, Any]:
+    """An Apple run of `user` (authenticated as such) on `uploads`."""
+    graph = builder.compile(checkpointer=InMemorySaver(), store=store)
+    inputs = {"user_id": user, "device": "apple_health", "uploads": uploads}
+    return await graph.ainvoke(inputs, as_user(user, "ingestion"))
 
 
 def test_a_series_key_names_the_ones_after_it() -> None:
