@@ -104,9 +104,7 @@ async def _stage_series(store: InMemoryStore, user: str, uploads: int, records: 
 
 async def _run_as(store: InMemoryStore, user: str, uploads: list[str]) -> dict[str, Any]:
     """An Apple run of `user` (authenticated as such) on `uploads`."""
-    graph = builder.compile(checkpointer=InMemorySaver(), store=store)
-    inputs = {"user_id": user, "device": "apple_health", "uploads": uploads}
-    return await graph.ainvoke(inputs, as_user(user, "ingestion"))
+    return await _run(store, {"user_id": user, "device": "apple_health", "uploads": uploads})
 
 
 def test_a_series_key_names_the_ones_after_it() -> None:
