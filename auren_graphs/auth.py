@@ -29,7 +29,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import jwt
-from auren_contract import USER_GRAPHS, is_server_thread_id, uploads_namespace, user_id_problem
+from auren_contract import (
+    USER_GRAPHS,
+    USER_HEADER,
+    is_server_thread_id,
+    uploads_namespace,
+    user_id_problem,
+)
 from langgraph_sdk import Auth
 
 from auren_graphs.crypto import check_configured
@@ -93,13 +99,17 @@ def _as_user(user_id: str, *, acting_for: str | None = None) -> dict[str, Any]:
     return principal
 
 
+# The ASGI scope's header names are lowercased bytes.
+_USER_HEADER_KEY = USER_HEADER.lower().encode()
+
+
 def _named_user(headers: Mapping[bytes, bytes]) -> str | None:
-    raw = headers.get(b"x-auren-user")
+    raw = headers.get(_USER_HEADER_KEY)
     if raw is None:
         return None
     named = raw.decode(errors="replace").strip()
     if problem := user_id_problem(named):
-        raise _unauthorized(f"X-Auren-User: {problem}")
+        raise _unauthorized(f"{USER_HEADER}: {problem}")
     return named
 
 

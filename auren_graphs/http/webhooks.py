@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auren_contract import USER_HEADER
 from fastapi import APIRouter
 from pydantic import BaseModel
 
@@ -47,7 +48,7 @@ def _docs(body: type[BaseModel], *headers: dict[str, Any]) -> dict[str, Any]:
 
 _PUSH_HEADERS = (
     _header("authorization"),
-    _header("x-auren-user"),
+    _header(USER_HEADER),
     _header("idempotency-key", False),
 )
 

@@ -25,7 +25,7 @@ import hashlib
 import hmac
 from typing import Any, cast
 
-from auren_contract import Device, is_user_id
+from auren_contract import USER_HEADER, Device, is_user_id
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -42,7 +42,6 @@ from auren_graphs.webhooks.events import Event, Outcome, Results, done
 from auren_graphs.webhooks.ingest import ingest
 from auren_graphs.webhooks.runtime import ReceiveFn, WebhookRuntime
 
-USER_HEADER = "x-auren-user"
 _BAD_TOKEN = "the ingest token is not valid for this user and device"
 # Compared against when there is nothing stored, so a miss takes as long as a mismatch.
 _NO_TOKEN = "0" * 64

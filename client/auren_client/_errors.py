@@ -197,12 +197,18 @@ def _server_message(exc: httpx.HTTPStatusError) -> str:
     if isinstance(sdk_message, str) and sdk_message:
         return sdk_message
     try:
-        body = exc.response.json()
-    except (ValueError, httpx.ResponseNotRead):
-        try:
-            return exc.response.text[:500] or str(exc)
-        except httpx.ResponseNotRead:
-            return str(exc)
+        return server_message(exc.response) or str(exc)
+    except httpx.ResponseNotRead:
+        return str(exc)
+
+
+def server_message(response: httpx.Response) -> str:
+    """What the server said in refusing: its `detail` (or `message`, `error`), else the
+    body itself, at most 500 characters of it."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
     if isinstance(body, dict):
         for key in ("detail", "message", "error"):
             if isinstance(body.get(key), str):

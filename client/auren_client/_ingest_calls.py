@@ -180,7 +180,6 @@ class IngestCalls:
         max_pending: int,
     ) -> IngestReport:
         device = "apple_health"
-        await self.thread(user_id, INGESTION_GRAPH)
         start_run = functools.partial(self._ingest_uploads, user_id, device)
         pipeline = RunPipeline(
             start_run, chunks_per_run=chunks_per_run, max_pending=max_pending,

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from auren_contract import USER_HEADER
 
-from ._errors import AurenError, StatusError
+from ._errors import AurenError, StatusError, server_message
 from ._retry import Retrier
 
 Refusals = Mapping[int, type[AurenError]]
@@ -60,19 +60,10 @@ class Routes:
             )
             if refusals and (refused := refusals.get(response.status_code)):
                 if issubclass(refused, StatusError):
-                    raise refused(_detail(response), response.status_code)
-                raise refused(_detail(response))
+                    raise refused(server_message(response), response.status_code)
+                raise refused(server_message(response))
             if not response.is_redirect:
                 response.raise_for_status()
             return response
 
         return await self._retrier.call(attempt)
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500]
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return str(detail) if detail else str(body)[:500]
