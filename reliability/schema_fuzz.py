@@ -18,6 +18,7 @@ import secrets
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -40,6 +41,14 @@ from tests.support.server import DevServer
 
 TIMEOUT = 30.0
 SIGNED = {"/webhooks/whoop": "whoop", "/webhooks/oura": "oura"}
+
+
+def _over(generated: dict[str, Any], ours: Mapping[str, Any]) -> dict[str, Any]:
+    """The generated headers with ours in place of any of the same name. Header names
+    are case-insensitive: a generated `X-Auren-User` beside our `x-auren-user` would go
+    out as two headers, and the server would read the generated one."""
+    names = {name.lower() for name in ours}
+    return {**{k: v for k, v in generated.items() if k.lower() not in names}, **ours}
 
 
 def _header_value(value: object) -> bytes:
@@ -74,9 +83,9 @@ class Sender:
             headers["content-type"] = "application/json"
         self._one(case, body, headers)
         if case.path in SIGNED and body is not None:
-            self._one(case, body, {**headers, **signature_headers(SIGNED[case.path], body)})
+            self._one(case, body, _over(headers, signature_headers(SIGNED[case.path], body)))
         elif case.path.startswith("/webhooks/") and case.path not in SIGNED:
-            self._one(case, body, {**headers, **self.push_headers})
+            self._one(case, body, _over(headers, self.push_headers))
 
     def _as_user(self, case: Any) -> None:
         """A user's route: as generated (another user, or nobody: refused), then for the
@@ -91,7 +100,7 @@ class Sender:
         user = self.deleted_user if deleting else self.push_user
         case.path_parameters = {**(case.path_parameters or {}), "user_id": user}
         self._one(
-            case, body, {**headers, **(self.deleted_headers if deleting else self.user_headers)}
+            case, body, _over(headers, self.deleted_headers if deleting else self.user_headers)
         )
 
     def _one(self, case: Any, body: bytes | None, headers: dict[str, Any]) -> None:
