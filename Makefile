@@ -9,10 +9,10 @@ N_JOBS ?= 4
 
 install: $(VENV)/.installed browser
 
-$(VENV)/.installed: pyproject.toml client/pyproject.toml
+$(VENV)/.installed: pyproject.toml contract/pyproject.toml client/pyproject.toml cli/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -e ./client -e ".[dev]"
+	$(BIN)/uv pip install -q --python $(BIN)/python -e ./contract -e ./client -e ./cli -e ".[dev]"
 	touch $@
 
 ## The report's browser tests drive Debian's Chromium (Playwright never downloads one):
@@ -58,8 +58,8 @@ test-reliability: install
 	$(BIN)/pytest -q -p no:cacheprovider -m reliability
 
 lint: install
-	$(BIN)/ruff check auren_graphs ops client tests bench reliability examples
-	$(BIN)/ruff format --check auren_graphs ops client tests bench reliability examples
+	$(BIN)/ruff check auren_graphs ops contract client cli tests bench reliability examples
+	$(BIN)/ruff format --check auren_graphs ops contract client cli tests bench reliability examples
 
 typecheck: install
 	$(BIN)/mypy

@@ -37,6 +37,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
+from langgraph.store.base import BaseStore
+
 from auren_contract import (
     ANALYSIS_GRAPH,
     Namespace,
@@ -44,8 +46,6 @@ from auren_contract import (
     assistant_id,
     rollout_runs_namespace,
 )
-from langgraph.store.base import BaseStore
-
 from auren_graphs import platform
 
 Cohort = Literal["candidate", "control"]

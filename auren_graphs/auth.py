@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import jwt
+from langgraph_sdk import Auth
+
 from auren_contract import (
     USER_GRAPHS,
     USER_HEADER,
@@ -36,8 +38,6 @@ from auren_contract import (
     uploads_namespace,
     user_id_problem,
 )
-from langgraph_sdk import Auth
-
 from auren_graphs.crypto import check_configured
 from auren_graphs.identity import ACTING, SERVICE, USER
 from auren_graphs.platform import loopback

@@ -29,8 +29,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from auren_contract import DEV_SERVER_FILE, dev_server_url
 from dotenv import load_dotenv
+
+from auren_contract import DEV_SERVER_FILE, dev_server_url
 
 HOST = "127.0.0.1"
 #: How far past a taken preferred port to look for a free one.

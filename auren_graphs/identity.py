@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from auren_contract import INGESTION_GRAPH, USER_HEADER, is_user_id
-
 from auren_graphs.records.keys import thread_id_for
 
 SERVICE = "service"

@@ -21,14 +21,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from langgraph.store.base import BaseStore, PutOp
+
 from auren_contract import (
     ROLLOUT_RUNS,
     findings_namespace,
     uploads_namespace,
     user_namespace,
 )
-from langgraph.store.base import BaseStore, PutOp
-
 from auren_graphs.auth import OWNER
 from auren_graphs.devices import oauth, pending
 from auren_graphs.devices.vendors import vendor_api

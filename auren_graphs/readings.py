@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from auren_contract import METRICS, day_number, metric_namespace
 from langgraph.store.base import BaseStore, Item
 from pydantic import BaseModel, Field
+
+from auren_contract import METRICS, day_number, metric_namespace
 
 #: Days searched at once: one item per day, so a span fits in one page.
 DAYS_PER_SEARCH = 366

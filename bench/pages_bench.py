@@ -6,9 +6,8 @@ import asyncio
 import time
 from typing import Any
 
-from auren_contract import Device
-
 from auren_client import AurenClient
+from auren_contract import Device
 from auren_graphs.ingestion.normalizers import DERIVATIONS, NORMALIZERS
 from auren_graphs.ingestion.normalizers.common import NormalizeContext
 from auren_graphs.ingestion.storage import write_batch

@@ -25,10 +25,10 @@ from typing import Any
 
 import httpx
 import psycopg
-from auren_contract import USER_HEADER, derive_thread_id
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import NotFoundError
 
+from auren_contract import USER_HEADER, derive_thread_id
 from reliability.common import WEBHOOK_SECRETS, AttackRow
 from tests.support.config import SERVICE_KEY
 from tests.support.config import user_token as token

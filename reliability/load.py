@@ -26,9 +26,9 @@ from itertools import pairwise
 from typing import Any, TypeVar
 
 import psutil  # type: ignore[import-untyped,unused-ignore]  # no stubs installed
-from auren_contract import Device
 
 from auren_client import AurenClient, AurenError, IngestReport, ServerError
+from auren_contract import Device
 from auren_graphs.ingestion.normalizers import NORMALIZERS, NormalizeContext
 from bench.generate import HEADER, _day_records, oura_pages
 from reliability.common import Row, garbage, row_ids, stored_items

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from auren_contract import ANALYSIS_GRAPH, findings_namespace
 from langgraph.config import get_config, get_stream_writer
 from langgraph.runtime import Runtime
 
+from auren_contract import ANALYSIS_GRAPH, findings_namespace
 from auren_graphs import observability
 from auren_graphs.analysis import method
 from auren_graphs.analysis.context import AnalysisContext

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import httpx
-from auren_contract import assistant_id
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import Config
 
+from auren_contract import assistant_id
 from auren_graphs.assignment import platform_assistant_id
 from auren_graphs.assistants.models import AssistantFile, AssistantVersion
 

@@ -10,8 +10,9 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from auren_contract import ASSISTANT_NAME_PATTERN, assistant_id
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+
+from auren_contract import ASSISTANT_NAME_PATTERN, assistant_id
 
 #: Metadata keys the server writes; a file may not set them.
 OWN_PREFIX = "auren_"

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from auren_contract import INGESTION_GRAPH
-
 from auren_graphs.devices import oauth, pending
 from auren_graphs.devices.api import VendorError, vendor_client
 from auren_graphs.devices.vendors import VendorApi, vendor_api

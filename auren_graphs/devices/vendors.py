@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from auren_contract import Device
-
 from auren_graphs.settings import Settings, get_settings
 
 WindowStyle = Literal["instants", "days", "oura_instants"]

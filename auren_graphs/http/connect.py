@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from auren_contract import API_VENDORS
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from auren_contract import API_VENDORS
 from auren_graphs.devices import connect
 from auren_graphs.devices.pending import StateError
 from auren_graphs.http.principal import caller, served_user

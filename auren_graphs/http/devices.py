@@ -13,10 +13,10 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Literal
 
-from auren_contract import API_VENDORS, Device, unknown_device_message
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 
+from auren_contract import API_VENDORS, Device, unknown_device_message
 from auren_graphs.devices import connect
 from auren_graphs.http.principal import ServedUser
 from auren_graphs.identity import ACTING

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from auren_contract import METRICS, unknown_metric_message
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from auren_contract import METRICS, unknown_metric_message
 from auren_graphs.http.principal import ServedUser
 from auren_graphs.platform import server_store
 from auren_graphs.readings import MetricRow, Window, WindowError, metric_rows

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from auren_contract import USER_HEADER, user_id_problem
 from fastapi import Depends, HTTPException, Path, Request
 
+from auren_contract import USER_HEADER, user_id_problem
 from auren_graphs.auth import PUBLIC_IDENTITY
 from auren_graphs.identity import SERVICE, USER, Caller
 

@@ -12,13 +12,13 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from auren_contract import ANALYSIS_GRAPH, INGESTION_GRAPH, findings_namespace
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse
 from langgraph_sdk.errors import NotFoundError
 from pydantic import BaseModel, Field, field_validator
 from starlette.background import BackgroundTask
 
+from auren_contract import ANALYSIS_GRAPH, INGESTION_GRAPH, findings_namespace
 from auren_graphs.assignment import record_namespaces
 from auren_graphs.http.principal import ServedUser
 from auren_graphs.ingestion import worker

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from auren_contract import USER_HEADER
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from auren_contract import USER_HEADER
 from auren_graphs.webhooks import oura, push, whoop
 from auren_graphs.webhooks.bodies import (
     HealthAutoExport,

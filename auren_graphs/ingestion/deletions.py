@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from auren_contract import metric_namespace, sources_namespace
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp
 
+from auren_contract import metric_namespace, sources_namespace
 from auren_graphs.canonical import Observation
 from auren_graphs.ingestion.prepared import PreparedBatch
 from auren_graphs.ingestion.store_rows import aggregate_row

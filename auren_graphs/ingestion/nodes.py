@@ -11,6 +11,9 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
+from langgraph.config import get_config
+from langgraph.runtime import Runtime
+
 from auren_contract import (
     API_VENDORS,
     INGESTION_GRAPH,
@@ -18,9 +21,6 @@ from auren_contract import (
     following_upload_keys,
     uploads_namespace,
 )
-from langgraph.config import get_config
-from langgraph.runtime import Runtime
-
 from auren_graphs import observability
 from auren_graphs.canonical import PayloadError
 from auren_graphs.identity import IdentityError, serving_user

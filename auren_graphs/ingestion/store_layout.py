@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
+from langgraph.store.base import Item
+
 from auren_contract import (
     Namespace,
     day_number,
@@ -18,8 +20,6 @@ from auren_contract import (
     raw_namespace,
     uploads_namespace,
 )
-from langgraph.store.base import Item
-
 from auren_graphs.canonical import ACCEPTED, DUPLICATE, UPDATED
 
 T = TypeVar("T")

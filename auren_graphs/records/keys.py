@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 
 from auren_contract import derive_thread_id
-
 from auren_graphs.records.database import connection, register_schema
 
 TABLE = "auren_keys"

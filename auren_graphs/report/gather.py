@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from auren_contract import findings_namespace, user_namespace
 from langgraph.store.base import BaseStore, Item, SearchOp
 
+from auren_contract import findings_namespace, user_namespace
 from auren_graphs.analysis import method
 from auren_graphs.analysis.series import read_rows, sdnn_summary, to_records
 

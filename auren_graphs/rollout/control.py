@@ -13,6 +13,10 @@ import asyncio
 from typing import Any
 
 import httpx
+from langgraph.store.base import BaseStore
+from langgraph_sdk.client import LangGraphClient
+from pydantic import ValidationError
+
 from auren_contract import (
     ROLLOUT_GRAPH,
     active_rollouts_namespace,
@@ -20,10 +24,6 @@ from auren_contract import (
     derive_thread_id,
     rollout_history_namespace,
 )
-from langgraph.store.base import BaseStore
-from langgraph_sdk.client import LangGraphClient
-from pydantic import ValidationError
-
 from auren_graphs.assignment import read_active, utc_now
 from auren_graphs.assistants import api
 from auren_graphs.assistants.models import AssistantVersion

@@ -13,15 +13,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from langgraph.config import get_config
+from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
+
 from auren_contract import (
     active_rollouts_namespace,
     rollout_history_namespace,
     rollout_runs_namespace,
 )
-from langgraph.config import get_config
-from langgraph.runtime import Runtime
-from langgraph.store.base import BaseStore
-
 from auren_graphs.analysis.context import AnalysisContext
 from auren_graphs.assignment import read_active, utc_now
 from auren_graphs.rollout.context import RolloutContext

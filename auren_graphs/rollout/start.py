@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from auren_contract import ANALYSIS_GRAPH, ROLLOUT_RUNS, active_rollouts_namespace
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
+from auren_contract import ANALYSIS_GRAPH, ROLLOUT_RUNS, active_rollouts_namespace
 from auren_graphs import platform
 from auren_graphs.assignment import read_active, utc_now
 from auren_graphs.assistants import api

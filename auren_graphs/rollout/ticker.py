@@ -33,10 +33,10 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from auren_contract import ROLLOUT_GRAPH, active_rollouts_namespace
 from langgraph.store.base import BaseStore
 from langgraph_sdk.client import LangGraphClient
 
+from auren_contract import ROLLOUT_GRAPH, active_rollouts_namespace
 from auren_graphs import platform
 from auren_graphs.rollout.models import ACTIVE_STATUSES
 

@@ -8,7 +8,6 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from auren_contract import METRICS
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -18,6 +17,7 @@ from pydantic import (
     field_validator,
 )
 
+from auren_contract import METRICS
 from auren_graphs.webhooks.common import RefusedError
 
 _INTEGER = r"^[0-9]{1,19}$"

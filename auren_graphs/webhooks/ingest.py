@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from auren_contract import INGESTION_GRAPH, INLINE_LIMIT, uploads_namespace
-
 from auren_graphs.platform import loopback
 from auren_graphs.threads import own_thread
 

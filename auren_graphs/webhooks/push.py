@@ -25,10 +25,10 @@ import hashlib
 import hmac
 from typing import Any, cast
 
-from auren_contract import USER_HEADER, Device, is_user_id
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auren_contract import USER_HEADER, Device, is_user_id
 from auren_graphs.canonical import PayloadError
 from auren_graphs.ingestion.normalizers import NormalizeContext, normalize
 from auren_graphs.records.connections import ingest_token_hash

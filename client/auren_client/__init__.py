@@ -40,14 +40,16 @@ from ._models import (
     Rejection,
     Rejections,
 )
-from ._settings import DEFAULT_URL, resolve_url
+from ._settings import API_KEY_ENV, DEFAULT_URL, URL_ENV, resolve_url
 from ._sync import SyncAurenClient
 from ._version import __version__
 
 __all__ = [
+    "API_KEY_ENV",
     "DEFAULT_URL",
     "DEVICES",
     "METRICS",
+    "URL_ENV",
     "AnalysisEvent",
     "AnalysisResult",
     "AurenClient",

@@ -8,6 +8,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
+from langgraph_sdk.client import LangGraphClient
+
 from auren_contract import (
     ANALYSIS_GRAPH,
     INGESTION_GRAPH,
@@ -15,7 +17,6 @@ from auren_contract import (
     USER_HEADER,
     assistant_ref,
 )
-from langgraph_sdk.client import LangGraphClient
 
 from ._analysis import (
     STREAM_MODES,

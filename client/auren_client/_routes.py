@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+
 from auren_contract import USER_HEADER
 
 from ._errors import AurenError, StatusError, server_message

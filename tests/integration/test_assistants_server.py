@@ -17,12 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
-from auren_contract import assistant_id
 from langgraph_sdk import get_client
 from typer.testing import CliRunner
 
+from auren_cli import app
 from auren_client import AurenClient, NotFoundError
-from auren_client._cli import app
+from auren_contract import assistant_id
 from auren_graphs.assistants.models import AssistantFile
 from auren_ops import InvalidAssistantFileError, OpsClient
 from tests.support import payloads

@@ -1,5 +1,6 @@
-"""The client distribution alone (`pip install ./client`), as a service team installs
-it: `auren_client` imports, the `auren` CLI runs, and the server's stack is absent."""
+"""The client's distributions alone (`pip install ./contract ./client ./cli`), as a service
+team installs them: `auren_client` imports, the `auren` CLI runs, and the server's stack
+is absent."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def client_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([str(UV), "venv", "-q", "-p", sys.executable, str(venv)], check=True)
     subprocess.run(
         [str(UV), "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
-         str(REPO / "client")],
+         *(str(REPO / folder) for folder in ("contract", "client", "cli"))],
         check=True, timeout=600,
     )  # fmt: skip
     return venv / "bin"

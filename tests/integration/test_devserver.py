@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from auren_contract import DEV_SERVER_FILE
 
+from auren_contract import DEV_SERVER_FILE
 from tests.support.server import REPO, free_port
 
 pytestmark = pytest.mark.integration

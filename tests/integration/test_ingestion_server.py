@@ -7,10 +7,10 @@ import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from auren_contract import INLINE_LIMIT
 from langgraph_sdk import get_client
 
 from auren_client import AurenClient, InvalidPayloadError
+from auren_contract import INLINE_LIMIT
 from tests.support import payloads
 from tests.support.server import DevServer
 

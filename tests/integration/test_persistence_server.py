@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from auren_contract import uploads_namespace
 from langgraph_sdk.errors import ConflictError, NotFoundError
 
 from auren_client import AurenClient
+from auren_contract import uploads_namespace
 from tests.support import payloads
 from tests.support.config import AUTH_ENV, SERVICE_KEY
 from tests.support.server import DevServer, running_server, server_env

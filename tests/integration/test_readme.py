@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from auren_contract import DEV_SERVER_FILE
 
+from auren_contract import DEV_SERVER_FILE
 from tests.support.config import SERVICE_KEY
 from tests.support.server import REPO, DevServer
 

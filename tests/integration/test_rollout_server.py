@@ -23,13 +23,13 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from auren_contract import assistant_id
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import PermissionDeniedError
 from typer.testing import CliRunner
 
+from auren_cli import app
 from auren_client import AurenClient, AuthenticationError
-from auren_client._cli import app
+from auren_contract import assistant_id
 from auren_graphs.assignment import bucket
 from auren_ops import OpsClient, RolloutConflictError, RolloutStatus
 from tests.support import payloads

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from auren_contract import derive_thread_id
-
 from auren_graphs.identity import SERVICE, USER
 from auren_graphs.records import keys
 

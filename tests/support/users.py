@@ -7,9 +7,10 @@ acts for them), and runs go on the user's own thread, whose id the server gives.
 from __future__ import annotations
 
 import httpx
-from auren_contract import USER_HEADER
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+
+from auren_contract import USER_HEADER
 
 
 def sdk_as(url: str, user_id: str, api_key: str) -> LangGraphClient:

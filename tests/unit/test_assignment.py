@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from auren_contract import active_rollouts_namespace, assistant_id, rollout_runs_namespace
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
+from auren_contract import active_rollouts_namespace, assistant_id, rollout_runs_namespace
 from auren_graphs.analysis.context import AnalysisContext
 from auren_graphs.analysis.graph import builder as analysis_builder
 from auren_graphs.assignment import (

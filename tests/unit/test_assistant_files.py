@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auren_contract import assistant_id
 from pydantic import BaseModel, ValidationError
 
+from auren_contract import assistant_id
 from auren_graphs.analysis.context import AnalysisContext
 from auren_graphs.assistants.models import AssistantFile
 from auren_graphs.assistants.schema import file_problems

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from auren_client._cli import CliState, app
+from auren_cli import CliState, app
 
 
 def _sibling(name: str) -> ModuleType:

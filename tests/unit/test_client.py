@@ -18,7 +18,6 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
-from auren_contract import DEV_SERVER_FILE, INLINE_LIMIT, series_upload_key
 
 from auren_client import (
     AurenClient,
@@ -38,6 +37,7 @@ from auren_client import (
     SyncAurenClient,
 )
 from auren_client._files import split_apple_export
+from auren_contract import DEV_SERVER_FILE, INLINE_LIMIT, series_upload_key
 from auren_graphs.ingestion.uploads import upload_payload
 
 USER = "user-alice"

@@ -46,6 +46,10 @@ def test_every_python_package_is_in_its_distribution() -> None:
         for path in (root / package).rglob("__init__.py")
     }
     assert on_disk <= found, on_disk - found
-    client = tomllib.loads((REPO / "client" / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert client["packages"] == ["auren_client"]
-    assert client["py-modules"] == ["auren_contract"]
+
+    def setuptools_of(folder: str) -> dict[str, object]:
+        return tomllib.loads((REPO / folder / "pyproject.toml").read_text())["tool"]["setuptools"]
+
+    assert setuptools_of("contract")["py-modules"] == ["auren_contract"]
+    assert setuptools_of("client")["packages"] == ["auren_client"]
+    assert setuptools_of("cli")["packages"] == ["auren_cli"]

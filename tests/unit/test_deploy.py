@@ -221,11 +221,15 @@ def test_the_image_installs_this_package_from_the_checkout(image: Dockerfile) ->
     assert str(REPO) not in image.text
 
 
-def test_the_image_installs_the_client_distribution_the_server_imports(image: Dockerfile) -> None:
-    # auren_contract (which the server imports) ships in the client distribution, client/:
-    # a package of its own in the image, installed before the server (/deps/* in order).
-    assert "./client" in _config(IMAGE_CONFIG)["dependencies"]
-    places = {path: host for path, host in image.local_packages.items() if host == REPO / "client"}
+@pytest.mark.parametrize("folder", ["contract", "client"])
+def test_the_image_installs_the_distributions_the_server_imports(
+    image: Dockerfile, folder: str
+) -> None:
+    # auren_contract (contract/) is imported by the server, auren_client (client/) by the
+    # operators' tooling in the same package: each a package of its own in the image,
+    # installed before the server (/deps/* in order).
+    assert f"./{folder}" in _config(IMAGE_CONFIG)["dependencies"]
+    places = {path: host for path, host in image.local_packages.items() if host == REPO / folder}
     assert places, image.local_packages
     assert all(sorted([str(p), image.workdir])[0] == str(p) for p in places)
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import jwt
 import pytest
-from auren_contract import derive_thread_id, is_server_thread_id, user_id_problem
 from cryptography.fernet import Fernet
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
+from auren_contract import derive_thread_id, is_server_thread_id, user_id_problem
 from auren_graphs import auth
 from auren_graphs.analysis.graph import builder as analysis_builder
 from auren_graphs.crypto import (

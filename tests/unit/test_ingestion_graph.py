@@ -6,15 +6,15 @@ import uuid
 from typing import Any
 
 import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.store.memory import InMemoryStore
+
 from auren_contract import (
     following_upload_keys,
     metric_namespace,
     series_upload_key,
     uploads_namespace,
 )
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.store.memory import InMemoryStore
-
 from auren_graphs.ingestion import worker
 from auren_graphs.ingestion.graph import builder, route_after_check_input, route_after_ingest
 from auren_graphs.ingestion.state import IngestError, IngestionState

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from auren_contract import active_rollouts_namespace
 from langgraph.store.memory import InMemoryStore
 
+from auren_contract import active_rollouts_namespace
 from auren_graphs.assistants.models import AssistantVersion
 from auren_graphs.rollout import control
 

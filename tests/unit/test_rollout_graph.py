@@ -15,11 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from auren_contract import active_rollouts_namespace, rollout_history_namespace
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
+from auren_contract import active_rollouts_namespace, rollout_history_namespace
 from auren_graphs.assignment import cohort_of, finished, resolve, run_record, write_run_record
 from auren_graphs.rollout import stages
 from auren_graphs.rollout.graph import (

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from auren_contract import active_rollouts_namespace
 from langgraph.store.memory import InMemoryStore
 
+from auren_contract import active_rollouts_namespace
 from auren_graphs.rollout.ticker import TICK, Ticker
 
 NOW = time.time()

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 from auren_contract import METRICS
-
 from auren_graphs.settings import Settings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 
 from auren_contract import Device
-
 from auren_graphs.canonical import NormalizedBatch, PayloadError
 from auren_graphs.ingestion.derivation import Derivation, Derives
 from auren_graphs.ingestion.normalizers import apple, manual, oura, whoop

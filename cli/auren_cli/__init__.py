@@ -1,10 +1,12 @@
 """The ``auren`` command line: the client's calls, one command each.
 
-The root app and what commands share are in :mod:`._cli_base`; the commands in
-:mod:`._cli_data` (ingest, metrics, report, analyze) and :mod:`._cli_devices`
-(devices, export, erase). Other distributions add command groups as plugins: an entry
-point in the ``auren.cli`` group naming a ``typer.Typer`` (the server's distribution
-adds ``auren ops``); a plugin's commands read ``ctx.obj.url`` and ``ctx.obj.api_key``.
+Its own distribution (``cli/``, ``auren-cli``) on the client's public API, as
+``langgraph-cli`` is beside ``langgraph-sdk``. The root app and what commands share are
+in :mod:`._base`; the commands in :mod:`._data` (ingest, metrics, report, analyze) and
+:mod:`._devices` (devices, export, erase). Other distributions add command groups as
+plugins: an entry point in the ``auren.cli`` group naming a ``typer.Typer`` (the server's
+distribution adds ``auren ops``); a plugin's commands read ``ctx.obj.url`` and
+``ctx.obj.api_key``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from importlib.metadata import entry_points
 
 import typer
 
-from . import _cli_data, _cli_devices  # noqa: F401  (they register their commands)
-from ._cli_base import CliState, app
+from . import _data, _devices  # noqa: F401  (they register their commands)
+from ._base import CliState, app
 
 __all__ = ["PLUGIN_GROUP", "CliState", "app", "main"]
 

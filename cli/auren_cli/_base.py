@@ -17,9 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from ._errors import AurenError
-from ._settings import API_KEY_ENV, DEFAULT_URL, URL_ENV
-from ._sync import SyncAurenClient
+from auren_client import API_KEY_ENV, DEFAULT_URL, URL_ENV, AurenError, SyncAurenClient
 
 app = typer.Typer(
     name="auren",

@@ -7,19 +7,16 @@ import sys
 from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
-from auren_contract import METRICS
 from rich.markup import escape
 from rich.table import Table
 
-from ._analysis import AnalysisEvent
-from ._cli_base import User, app, client_of, err, errors_to_exit, moment, out
-from ._errors import InvalidArgumentError
-from ._files import Source
-from ._ids import check_metric, check_user
-from ._models import IngestReport, MetricRow
+from auren_client import AnalysisEvent, IngestReport, InvalidArgumentError, MetricRow
+from auren_contract import METRICS
+
+from ._base import User, app, client_of, err, errors_to_exit, moment, out
 
 Device = Annotated[str, typer.Argument(help="oura, whoop, apple_health or manual")]
 
@@ -56,7 +53,7 @@ def ingest(
     """Ingest a payload in the vendor's own format and print the report."""
     if file is None and sys.stdin.isatty():
         raise typer.BadParameter("give a FILE, or pipe the payload in (use - for stdin)")
-    source: Source = sys.stdin.buffer if file in (None, "-") else Path(file)
+    source: BinaryIO | Path = sys.stdin.buffer if file in (None, "-") else Path(file)
     with errors_to_exit(), client_of(ctx) as auren:
         report = auren.ingest_file(user, device, source, progress=progress)
     if json_output:
@@ -108,9 +105,6 @@ def metrics(
         return
     if user is None or metric is None:
         raise typer.BadParameter("give USER and METRIC (every metric: auren metrics --list)")
-    with errors_to_exit():
-        check_user(user)
-        check_metric(metric)  # before any request: a wrong name is an error, not 0 rows
     last = moment(end) if end else date.today()
     first = moment(start) if start else last - timedelta(days=29)
     with errors_to_exit(), client_of(ctx) as auren:

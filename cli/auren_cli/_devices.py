@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ._cli_base import User, app, client_of, err, errors_to_exit, out
-from ._cli_data import print_ingest_report
+from ._base import User, app, client_of, err, errors_to_exit, out
+from ._data import print_ingest_report
 
 devices = typer.Typer(
     help="A user's devices: connect a vendor account, backfill, disconnect.",
