@@ -259,9 +259,14 @@ async def _model_narrative(state: AnalysisState, context: AnalysisContext) -> st
     prompt = messages(state.request, state.findings, context.style, context.language, state.as_of)
     budget = context.model_timeout_seconds * (context.model_max_retries + 1) + 5
     parts: list[str] = []
+    # Each token goes out as the same custom event the deterministic narrative uses, so
+    # clients read one stream vocabulary and never this graph's node names.
+    write = get_stream_writer()
     async with asyncio.timeout(budget):
         async for chunk in model.astream(prompt):
-            parts.append(str(chunk.content))
+            if text := str(chunk.content):
+                parts.append(text)
+                write({"event": "token", "text": text, "source": "model"})
     return "".join(parts)
 
 

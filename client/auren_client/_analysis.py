@@ -1,9 +1,8 @@
 """Analysis runs as typed events: what the server streams, in the client's words.
 
-The analysis graph streams custom events (`progress`, `finding`, and `token` when the
-deterministic writer narrates), the model's tokens through the message stream, and
-its state. These become :class:`AnalysisEvent` values of four types: ``progress``,
-``finding``, ``token`` and, last, ``done`` carrying the :class:`AnalysisResult`.
+The analysis graph streams custom events (`progress`, `finding`, `token`, whoever
+narrates) and its state. These become :class:`AnalysisEvent` values of four types:
+``progress``, ``finding``, ``token`` and, last, ``done`` carrying the :class:`AnalysisResult`.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from langgraph_sdk.schema import StreamMode, StreamPart
 from ._errors import AurenTimeoutError, run_failed
 
 EventType = Literal["progress", "finding", "token", "done"]
-STREAM_MODES: list[StreamMode] = ["custom", "messages-tuple", "values"]
+STREAM_MODES: list[StreamMode] = ["custom", "values"]
 
 
 @dataclass(frozen=True)
@@ -76,8 +75,6 @@ class EventTranslator:
             self.last_state = data
         elif event == "custom" and isinstance(data, Mapping):
             return _custom(data)
-        elif event.startswith("messages"):
-            return _model_token(data)
         elif event == "error":
             raise run_failed("analysis", dict(data) if isinstance(data, Mapping) else data)
         return []
@@ -100,23 +97,6 @@ def _custom(data: Mapping[str, Any]) -> list[AnalysisEvent]:
             )
         ]
     return []
-
-
-def _model_token(data: Any) -> list[AnalysisEvent]:
-    """A model token from the narrative node (other nodes' messages are not narrative)."""
-    if not (isinstance(data, list | tuple) and len(data) == 2):
-        return []
-    chunk, metadata = data
-    if not isinstance(chunk, Mapping) or not isinstance(metadata, Mapping):
-        return []
-    if metadata.get("langgraph_node") != "narrate":
-        return []
-    text = chunk.get("content")
-    if not isinstance(text, str) or not text:
-        return []
-    return [
-        AnalysisEvent("token", data={"event": "token", "text": text}, text=text, source="model")
-    ]
 
 
 @dataclass
