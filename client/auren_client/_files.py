@@ -15,7 +15,7 @@ import os
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Literal, Protocol
 from xml.parsers import expat
@@ -332,13 +332,11 @@ class _Readable(Protocol):
 def check_apple_export(source: _Readable) -> None:
     """Parse the whole export once, fast, building nothing, before anything is sent.
 
-    So a file damaged part-way stores nothing. The prolog goes through the same expat
-    checks as the cutter (entities, external DTDs, the root); the body through libxml2
-    (lxml) configured safely, with no callbacks at all.
+    So a file damaged part-way stores nothing. libxml2 (lxml) configured safely, with no
+    callbacks at all, checks that it is well-formed; what the prolog may not hold
+    (entities, external DTDs, another root) the cutter refuses at its first read,
+    which also comes before anything is sent.
     """
-    guard = _ExportCutter()
-    guard.parser.StartElementHandler = _root_only(guard)
-    guard.parser.EndElementHandler = None
     etree.clear_error_log()
     body = etree.XMLParser(
         target=_NoTree(),
@@ -349,9 +347,6 @@ def check_apple_export(source: _Readable) -> None:
     )
     try:
         while data := source.read(_READ_SIZE):
-            if guard.depth == 0:
-                with suppress(_RootSeen):
-                    _parse(guard, data, final=False)
             body.feed(data)
         body.close()
     except etree.XMLSyntaxError as exc:
@@ -375,15 +370,3 @@ def _not_well_formed(exc: etree.XMLSyntaxError) -> InvalidPayloadError:
     return InvalidPayloadError(
         f"the export is not well-formed XML: {message} at line {line}, column {column}"
     )
-
-
-class _RootSeen(Exception):  # noqa: N818  (a signal, not an error)
-    """The prolog is behind: the rest of the document is libxml2's to check."""
-
-
-def _root_only(cutter: _ExportCutter) -> Callable[[str, dict[str, str]], None]:
-    def start(name: str, attrs: dict[str, str]) -> None:
-        cutter._start(name, attrs)  # checks the root
-        raise _RootSeen
-
-    return start
