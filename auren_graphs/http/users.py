@@ -40,7 +40,8 @@ class Feedback(BaseModel):
     """A person's verdict on one analysis."""
 
     run_id: uuid.UUID = Field(description="The analysis run's id.")
-    score: float = Field(ge=0, le=1, description="0 (bad) to 1 (good).")
+    # strict: a number, never `true` or "0.5" (the one rule: the client checks nothing).
+    score: float = Field(ge=0, le=1, strict=True, description="0 (bad) to 1 (good).")
     comment: str | None = Field(default=None, max_length=2000, description="Why, in words.")
 
     @field_validator("score")

@@ -34,7 +34,6 @@ from ._errors import (
 )
 from ._ids import check_device, check_metric, check_user
 from ._ingest_calls import IngestCalls
-from ._metrics import query_bounds
 from ._models import DeviceConnection, MetricRow
 from ._retry import Retrier
 from ._routes import Routes
@@ -127,11 +126,10 @@ class AurenClient(DeviceCalls, IngestCalls):
         self, user_id: str, run_id: str, score: float, comment: str | None = None
     ) -> None:
         """Record the user's verdict on one of their analyses (``AnalysisResult.run_id``):
-        ``score`` from 0 (bad) to 1 (good). It feeds the guardrails of the assistant's
-        rollouts (mean feedback per version); recording it again replaces it."""
+        ``score`` from 0 (bad) to 1 (good), else :class:`InvalidArgumentError` with the
+        server's reason. It feeds the guardrails of the assistant's rollouts (mean feedback
+        per version); recording it again replaces it."""
         check_user(user_id)
-        if isinstance(score, bool) or not isinstance(score, int | float):
-            raise InvalidArgumentError(f"score must be a number from 0 to 1, got {score!r}")
         body = {"run_id": run_id, "score": score, "comment": comment}
         await self._routes.call(
             "POST",
@@ -337,7 +335,8 @@ class AurenClient(DeviceCalls, IngestCalls):
         Dates select local calendar days; datetimes select instants (samples by
         their timestamp, daily values by their day). A naive datetime is taken as
         UTC. Rows are sorted by day, then timestamp, then device. An unknown metric
-        raises :class:`InvalidArgumentError` naming the nearest ones.
+        raises :class:`InvalidArgumentError` naming the nearest ones, and so does a window
+        the server will not read (reversed, or over ten years), with its reason.
         """
         check_user(user_id)
         check_metric(metric)
@@ -345,10 +344,17 @@ class AurenClient(DeviceCalls, IngestCalls):
             "GET",
             f"/users/{user_id}/metrics/{metric}",
             user=user_id,
-            params=query_bounds(start, end),
+            params={"start": _bound("start", start), "end": _bound("end", end)},
             refusals={400: InvalidArgumentError, 422: InvalidArgumentError},
         )
         return [MetricRow.from_dict(item) for item in answer]
+
+
+def _bound(name: str, bound: object) -> str:
+    # The window's own rules (order, length) are the server's; this is only the type.
+    if not isinstance(bound, date):
+        raise InvalidArgumentError(f"{name} must be a date or datetime, got {bound!r}")
+    return bound.isoformat()
 
 
 def _build_http_client(

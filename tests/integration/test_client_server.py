@@ -1,4 +1,5 @@
-"""The client's service surface on the real server: state, history, memory, timeouts, resume."""
+"""The client's service surface on the real server: state, history, memory, timeouts, resume,
+and the server's rules reaching the client as its errors."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 
-from auren_client import AurenClient, AurenTimeoutError, DeviceConflictError, SyncAurenClient
+from auren_client import (
+    AurenClient,
+    AurenTimeoutError,
+    DeviceConflictError,
+    InvalidArgumentError,
+    SyncAurenClient,
+)
+from auren_graphs.assignment import record_namespaces
 from tests.support import payloads
 from tests.support.config import SERVICE_KEY
 from tests.support.openai_standin import OpenAIStandIn
@@ -171,3 +179,32 @@ def test_the_sync_twin_streams_and_can_stop_half_way(server: DevServer, user_id:
     assert events[-1].result is not None and events[-1].result.method_version
     assert first.type == "progress"
     assert [row.value for row in rows] == [40.0]
+
+
+async def test_the_server_alone_refuses_a_bad_window_or_feedback_score(
+    server: DevServer, model: OpenAIStandIn, user_id: str
+) -> None:
+    # The client checks neither rule: what it raises is the server's refusal.
+    async with AurenClient(url=server.url) as auren:
+        await seed(auren, user_id)
+        with pytest.raises(InvalidArgumentError, match="is after end"):
+            await auren.metrics(user_id, "hrv_rmssd", date(2026, 11, 20), date(2026, 11, 1))
+        with pytest.raises(InvalidArgumentError, match="at most 3660 days"):
+            await auren.metrics(user_id, "hrv_rmssd", date(2016, 1, 1), date(2026, 11, 1))
+        result = await auren.analyze(user_id, as_of=END)
+        assert result.run_id is not None
+        for score in (True, "0.5", 1.5, -0.1, None):
+            with pytest.raises(InvalidArgumentError, match="score"):
+                await auren.feedback(user_id, result.run_id, score)  # type: ignore[arg-type]
+        thread = await auren.thread(user_id, "analysis")
+        sdk = get_client(url=server.url)
+        run = await sdk.runs.get(thread, result.run_id)
+
+        async def recorded() -> list[object]:
+            items = [await sdk.store.get_item(list(ns), result.run_id)
+                     for ns in record_namespaces(str(run["assistant_id"]))]  # fmt: skip
+            return [i["value"].get("feedback_score") for i in items if i is not None]
+
+        assert all(score is None for score in await recorded())
+        await auren.feedback(user_id, result.run_id, 0.5)
+        assert 0.5 in await recorded()

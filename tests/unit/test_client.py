@@ -582,12 +582,6 @@ async def test_metrics_refuse_an_unknown_metric_with_a_suggestion(fake: FakeServ
     assert fake.requests == []
 
 
-async def test_metrics_rejects_reversed_range(fake: FakeServer) -> None:
-    async with fake.client() as auren:
-        with pytest.raises(InvalidArgumentError, match="after"):
-            await auren.metrics(USER, "steps", date(2026, 2, 1), date(2026, 1, 1))
-
-
 # -- Apple export splitting ---------------------------------------------------------------------
 
 _DTD = """<!DOCTYPE HealthData [
