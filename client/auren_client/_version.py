@@ -1,3 +1,3 @@
 """The client's version (sent in its User-Agent)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -53,3 +53,11 @@ def test_every_python_package_is_in_its_distribution() -> None:
     assert setuptools_of("contract")["py-modules"] == ["auren_contract"]
     assert setuptools_of("client")["packages"] == ["auren_client"]
     assert setuptools_of("cli")["packages"] == ["auren_cli"]
+
+
+def test_the_client_reports_the_version_it_is_installed_as() -> None:
+    from importlib.metadata import version
+
+    import auren_client
+
+    assert auren_client.__version__ == version("auren-client")
