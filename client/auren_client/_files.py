@@ -97,7 +97,11 @@ def sniff(head: bytes) -> Kind:
 
 @dataclass
 class OpenedSource:
-    """A file opened for ingestion: its kind, a byte stream, and its size if known."""
+    """A file opened for ingestion: its kind, a byte stream, and its size if known.
+
+    ``head`` holds what was read from a pipe to sniff its kind (a pipe cannot be rewound);
+    it is empty for anything seekable, whose ``stream`` starts at the beginning again.
+    """
 
     kind: Kind
     stream: IO[bytes]
@@ -118,11 +122,15 @@ def open_source(source: Source, stack: ExitStack) -> OpenedSource:
     else:
         stream, name = source, str(getattr(source, "name", "<stream>"))
         size = None
+    start = stream.tell() if stream.seekable() else None
     head = stream.read(_SNIFF_BYTES)
     kind = sniff(head)
     if kind != "zip":
+        if start is not None:  # read it again from its start: only a pipe keeps a head
+            stream.seek(start)
+            head = b""
         return OpenedSource(kind, stream, head, size, name)
-    if not stream.seekable():
+    if start is None:
         raise InvalidPayloadError(
             f"{name} is a zip archive, which cannot be read from a pipe; pass its path"
         )

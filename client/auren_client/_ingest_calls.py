@@ -13,7 +13,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import ExitStack, aclosing, asynccontextmanager
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from auren_contract import (
     INGESTION_GRAPH,
@@ -337,22 +337,8 @@ async def _check_whole_export(opened: OpenedSource) -> None:
     if not opened.stream.seekable():
         return
     start = opened.stream.tell()
-    head = opened.head
-    await asyncio.to_thread(check_apple_export, _Rewound(head, opened.stream))
+    await asyncio.to_thread(check_apple_export, opened.stream)
     opened.stream.seek(start)
-
-
-class _Rewound:
-    """`head` (bytes already sniffed) followed by the rest of `stream`."""
-
-    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
-        self._head, self._stream = head, stream
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            head, self._head = self._head, b""
-            return head
-        return self._stream.read(size)
 
 
 async def _next_chunk(chunks: AsyncIterator[Chunk]) -> Chunk | InvalidPayloadError | None:
