@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import IO, Literal, Protocol
+from typing import IO, Literal
 from xml.parsers import expat
 from xml.sax.saxutils import quoteattr
 
@@ -333,11 +333,7 @@ def _parse(cutter: _ExportCutter, data: bytes, *, final: bool) -> None:
         ) from exc
 
 
-class _Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
-
-
-def check_apple_export(source: _Readable) -> None:
+def check_apple_export(source: IO[bytes]) -> None:
     """Parse the whole export once, fast, building nothing, before anything is sent.
 
     So a file damaged part-way stores nothing. libxml2 (lxml) configured safely, with no
