@@ -14,8 +14,9 @@ from datetime import date, datetime
 from typing import Literal
 
 from auren_contract import METRICS as CONTRACT_METRICS
+from auren_contract import OUTCOMES, MetricKind
 from auren_contract import Device as Device  # re-exported: normalizers type with it
-from auren_contract import MetricKind
+from auren_contract import Rejection as Rejection  # re-exported: what normalizers refuse
 
 Kind = MetricKind
 Combine = Literal["replace", "sum", "best"]
@@ -110,16 +111,6 @@ class RawInterval:
     identity: str
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A record, or one value of a record, that was refused, and why."""
-
-    ref: str
-    reason: str
-
-
-#: What can become of a record examined in a payload; every record gets exactly one.
-OUTCOMES: tuple[str, ...] = ("accepted", "duplicate", "updated", "rejected", "skipped", "ignored")
 #: Storage's verdict on one value or interval (0: not written).
 DUPLICATE, UPDATED, ACCEPTED = 1, 2, 3
 _CODE_OUTCOMES = {ACCEPTED: "accepted", UPDATED: "updated", DUPLICATE: "duplicate"}

@@ -75,7 +75,7 @@ async def export_archive(user_id: str) -> Path:
             for row in rows_of_item(item.value, metric)
         ]
         counts[metric] = len(rows)
-        files[f"metrics/{metric}.jsonl"] = "".join(row.model_dump_json() + "\n" for row in rows)
+        files[f"metrics/{metric}.jsonl"] = "".join(json.dumps(row.to_dict()) + "\n" for row in rows)
     findings = [item.value for item in await _all_items(store, findings_namespace(user_id))]
     files["findings.jsonl"] = "".join(json.dumps(f) + "\n" for f in findings)
     devices = [asdict(c) for c in await connections.connections_of(user_id)]

@@ -16,28 +16,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from langgraph.store.base import BaseStore, Item
-from pydantic import BaseModel, Field
 
-from auren_contract import METRICS, day_number, metric_namespace
+from auren_contract import METRICS, MetricRow, day_number, metric_namespace
 
 #: Days searched at once: one item per day, so a span fits in one page.
 DAYS_PER_SEARCH = 366
 #: The longest window one request may ask for.
 MAX_DAYS = 3660
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
-
-
-class MetricRow(BaseModel):
-    """One stored value of a canonical metric."""
-
-    metric: str = Field(description="Canonical metric name.")
-    value: float = Field(description="The value, in the metric's fixed unit.")
-    unit: str = Field(description="The metric's unit.")
-    day: date = Field(description="The user's local calendar day of the value.")
-    timestamp: datetime | None = Field(
-        description="The instant of a sample (timezone-aware); None for a daily value."
-    )
-    device: str = Field(description="The device the value came from.")
 
 
 class WindowError(ValueError):

@@ -21,14 +21,13 @@ from typing import Any
 
 import httpx
 
-from auren_client import AurenClient, AurenError, InvalidPayloadError, ServerError
+from auren_client import DEVICES, AurenClient, AurenError, InvalidPayloadError, ServerError
 from reliability.common import Row, garbage, healthy, stored_items
 from tests.support import payloads
 from tests.support.config import SERVICE_KEY
 from tests.support.server import DevServer, throwaway_postgres
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
-DEVICES = ("oura", "whoop", "apple_health", "manual")
 WILD: list[Any] = [
     None, True, False, 0, -1, -1e308, 1e308, 2**63, -(2**70), 1e-320, 86_401, 10**9,
     "", "NaN", "Infinity", "1e999", "2026-13-45", "2026-11-02T07:30:00", "\u0000",

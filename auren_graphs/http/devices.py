@@ -16,38 +16,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 
-from auren_contract import API_VENDORS, Device, unknown_device_message
+from auren_contract import API_VENDORS, DeviceConnection, unknown_device_message
 from auren_graphs.devices import connect
 from auren_graphs.http.principal import ServedUser
 from auren_graphs.identity import ACTING
-from auren_graphs.records.connections import Connection, ConnectionConflictError, connection_of
+from auren_graphs.records.connections import ConnectionConflictError, connection_of
 from auren_graphs.records.connections import connect as store_connection
 from auren_graphs.records.connections import connections_of as stored_connections
 from auren_graphs.webhooks.runtime import runtime_of
 
 router = APIRouter(prefix="/users/{user_id}/devices", tags=["devices"])
-
-
-class DeviceConnectionOut(BaseModel):
-    """A device connected to a user, as anyone may see it: never a token."""
-
-    device: Device = Field(description="The device (vendor).")
-    vendor_user_id: str | None = Field(description="The user's account id at the vendor.")
-    status: Literal["connected", "needs_reauth", "disconnected"] = Field(
-        description="needs_reauth: the vendor refused the stored tokens; connect again."
-    )
-    connected_at: datetime
-    updated_at: datetime
-    last_sync_at: datetime | None = Field(description="When data last arrived from the vendor.")
-    last_sync_status: str | None = Field(description="How the last sync ended.")
-    last_error: str | None = Field(description="Why the connection stopped working, if it did.")
-    has_api_token: bool = Field(description="The server holds vendor API tokens for it.")
-    has_ingest_token: bool = Field(description="The device pushes with an ingest token.")
-
-    @classmethod
-    def of(cls, connection: Connection) -> DeviceConnectionOut:
-        fields = {k: v for k, v in vars(connection).items() if k not in ("user_id", "vendor")}
-        return cls(device=connection.vendor, **fields)  # type: ignore[arg-type]
 
 
 class ConnectDevice(BaseModel):
@@ -83,10 +61,10 @@ def _device(device: Annotated[str, Path(description="oura, whoop, apple_health o
     return device
 
 
-@router.get("", response_model=list[DeviceConnectionOut])
-async def list_devices(user_id: ServedUser) -> list[DeviceConnectionOut]:
+@router.get("", response_model=list[DeviceConnection])
+async def list_devices(user_id: ServedUser) -> list[DeviceConnection]:
     """The user's device connections: vendor account, status, last sync."""
-    return [DeviceConnectionOut.of(c) for c in await stored_connections(user_id)]
+    return await stored_connections(user_id)
 
 
 class Disconnected(BaseModel):
@@ -120,7 +98,7 @@ async def disconnect_device(
 
 @router.put(
     "/{device}",
-    response_model=DeviceConnectionOut,
+    response_model=DeviceConnection,
     responses={409: {"description": "the vendor account is connected to another user"}},
 )
 async def connect_device(
@@ -128,7 +106,7 @@ async def connect_device(
     user_id: ServedUser,
     device: Annotated[str, Depends(_device)],
     body: Annotated[ConnectDevice, Body()],
-) -> DeviceConnectionOut:
+) -> DeviceConnection:
     """Connect `device` to the user, atomically."""
     acting_service = ACTING in (getattr(request.scope.get("auth"), "scopes", None) or [])
     vendor_claims = body.vendor_user_id or body.access_token or body.refresh_token
@@ -154,4 +132,4 @@ async def connect_device(
         )
     except ConnectionConflictError as exc:
         raise HTTPException(409, str(exc)) from None
-    return DeviceConnectionOut.of(stored)
+    return stored

@@ -69,7 +69,7 @@ async def _connections(rt: WebhookRuntime) -> dict[str, Any]:
     waiting = await needing_reauth()
     by_vendor: dict[str, int] = {}
     for connection in waiting:
-        by_vendor[connection.vendor] = by_vendor.get(connection.vendor, 0) + 1
+        by_vendor[connection.device] = by_vendor.get(connection.device, 0) + 1
     return {"needs_reauth": len(waiting), "needs_reauth_by_vendor": by_vendor}
 
 

@@ -13,10 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from auren_contract import METRICS, unknown_metric_message
+from auren_contract import METRICS, MetricRow, unknown_metric_message
 from auren_graphs.http.principal import ServedUser
 from auren_graphs.platform import server_store
-from auren_graphs.readings import MetricRow, Window, WindowError, metric_rows
+from auren_graphs.readings import Window, WindowError, metric_rows
 
 router = APIRouter(tags=["metrics"])
 

@@ -35,7 +35,7 @@ async def user_report(
 ) -> HTMLResponse:
     """The user's report: HRV, resting HR, sleep and training load with their bands and
     gaps, the findings with their rules and sources, devices and data freshness."""
-    connections = [{**asdict(c), "vendor": c.vendor} for c in await connections_of(user_id)]
+    connections = [asdict(c) for c in await connections_of(user_id)]
     try:
         page = await build_report(
             await server_store(), user_id, days=days, end=end, connections=connections

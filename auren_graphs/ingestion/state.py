@@ -11,16 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from auren_graphs.canonical import MAX_IGNORED_TYPES, OTHER_TYPES, Rejection
-
-DeviceName = Literal["oura", "whoop", "apple_health", "manual"]
-
-
-class Refusal(BaseModel):
-    """One refused record or value, and why."""
-
-    ref: str = Field(description="Which record or value (vendor id, entry id, element).")
-    reason: str = Field(description="Why it was refused.")
+from auren_contract import Device, RecordOutcomes, Rejection
+from auren_graphs.canonical import MAX_IGNORED_TYPES, OTHER_TYPES
 
 
 class IngestError(BaseModel):
@@ -31,27 +23,6 @@ class IngestError(BaseModel):
         "the vendor's API refused or failed a backfill)."
     )
     message: str = Field(description="What is wrong with it, for the sender.")
-
-
-class RecordOutcomes(BaseModel):
-    """Every record examined, by what became of it; the six add up to the records.
-
-    A record that gave several values (a workout, a WHOOP cycle) counts once: accepted
-    when any of its values was new, else updated when any changed, else a duplicate.
-    A record refused whole is rejected; one with no value yet is skipped; one of a type
-    AUREN does not store is ignored (see `Report.ignored` for the types).
-    """
-
-    accepted: int = Field(default=0, description="Records that stored at least one new value.")
-    duplicate: int = Field(default=0, description="Records whose values were all stored already.")
-    updated: int = Field(default=0, description="Records that corrected a stored value.")
-    rejected: int = Field(default=0, description="Records refused whole (reasons in `rejected`).")
-    skipped: int = Field(default=0, description="Records with no value yet (reasons in `skipped`).")
-    ignored: int = Field(default=0, description="Records of types AUREN does not store.")
-
-    def plus(self, other: Mapping[str, int]) -> RecordOutcomes:
-        mine = self.model_dump()
-        return RecordOutcomes(**{name: mine[name] + other.get(name, 0) for name in mine})
 
 
 def _merged_types(kept: Mapping[str, int], more: Mapping[str, int]) -> dict[str, int]:
@@ -74,11 +45,11 @@ class Report(BaseModel):
     duplicates: int = Field(default=0, description="Values already stored (a redelivery).")
     updated: int = Field(default=0, description="Values the vendor corrected since last time.")
     records: int = Field(default=0, description="Records examined in the payload.")
-    rejected: list[Refusal] = Field(
+    rejected: list[Rejection] = Field(
         default_factory=list, description="Refused values, with reasons."
     )
     rejected_count: int = Field(default=0, description="How many values were refused.")
-    skipped: list[Refusal] = Field(
+    skipped: list[Rejection] = Field(
         default_factory=list, description="Records with no value yet (pending vendor scores)."
     )
     skipped_count: int = Field(default=0, description="How many records carried no value yet.")
@@ -106,9 +77,8 @@ class Report(BaseModel):
     ) -> Report:
         """This report with one more batch's results added; reasons kept up to `limit`."""
 
-        def capped(kept: list[Refusal], more: list[Rejection]) -> list[Refusal]:
-            room = max(0, limit - len(kept))
-            return kept + [Refusal(ref=r.ref, reason=r.reason) for r in more[:room]]
+        def capped(kept: list[Rejection], more: list[Rejection]) -> list[Rejection]:
+            return kept + more[: max(0, limit - len(kept))]
 
         return Report(
             accepted=self.accepted + accepted,
@@ -119,7 +89,7 @@ class Report(BaseModel):
             rejected_count=self.rejected_count + len(rejected),
             skipped=capped(self.skipped, skipped),
             skipped_count=self.skipped_count + len(skipped),
-            outcomes=self.outcomes.plus(outcomes or {}),
+            outcomes=self.outcomes + RecordOutcomes.from_dict(outcomes or {}),
             ignored=_merged_types(self.ignored, ignored or {}),
         )
 
@@ -144,7 +114,7 @@ class IngestionInput(BaseModel):
         description="The user the data belongs to: the authenticated caller. Optional; when "
         "given it must be them (a system run names its user here, proven by its thread).",
     )
-    device: DeviceName = Field(description="The device or source the payload comes from.")
+    device: Device = Field(description="The device or source the payload comes from.")
     payload: Any = Field(
         default=None,
         description="The vendor's own document (JSON value, or export.xml text); kind detected.",

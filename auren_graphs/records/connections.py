@@ -14,18 +14,17 @@ for its vendor account are recognised and dropped.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from dataclasses import fields
+from typing import Any
 
 from psycopg import AsyncConnection, errors
 from psycopg.rows import DictRow
 
+from auren_contract import DeviceConnection
 from auren_graphs.crypto import secret_box
 from auren_graphs.records.database import connection, register_schema
 
 TABLE = "auren_connections"
-Status = Literal["connected", "needs_reauth", "disconnected"]
 
 register_schema(
     TABLE,
@@ -50,8 +49,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS {TABLE}_account ON {TABLE} (vendor, vendor_use
 """,
 )
 
-_PUBLIC = """user_id, vendor, vendor_user_id, status, connected_at, updated_at, last_sync_at,
-    last_sync_status, last_error, secrets IS NOT NULL AS has_api_token,
+# What anyone may see, as the contract's DeviceConnection names it.
+_PUBLIC = """user_id, vendor AS device, vendor_user_id, status, connected_at, updated_at,
+    last_sync_at, last_sync_status, last_error, secrets IS NOT NULL AS has_api_token,
     ingest_token_sha256 IS NOT NULL AS has_ingest_token"""
 
 _UPSERT = f"""
@@ -73,25 +73,8 @@ class ConnectionConflictError(Exception):
     """The vendor account is connected to another user."""
 
 
-@dataclass(frozen=True)
-class Connection:
-    """A connection as anyone may see it: never a token."""
-
-    user_id: str
-    vendor: str
-    vendor_user_id: str | None
-    status: Status
-    connected_at: datetime
-    updated_at: datetime
-    last_sync_at: datetime | None
-    last_sync_status: str | None
-    last_error: str | None
-    has_api_token: bool
-    has_ingest_token: bool
-
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> Connection:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+def _public(row: Mapping[str, Any]) -> DeviceConnection:
+    return DeviceConnection(**{f.name: row[f.name] for f in fields(DeviceConnection)})
 
 
 async def connect(
@@ -101,7 +84,7 @@ async def connect(
     *,
     tokens: Mapping[str, Any] | None = None,
     ingest_token_sha256: str | None = None,
-) -> Connection:
+) -> DeviceConnection:
     """Bind the vendor account to the user (replacing the user's previous connection of
     this vendor, tokens included), or raise `ConnectionConflictError`."""
     params = {
@@ -120,24 +103,24 @@ async def connect(
             "disconnect it there first"
         ) from None
     assert row is not None  # RETURNING always yields the row
-    return Connection.of(row)
+    return _public(row)
 
 
-async def connections_of(user_id: str) -> list[Connection]:
+async def connections_of(user_id: str) -> list[DeviceConnection]:
     async with connection() as conn:
         cursor = await conn.execute(
             f"SELECT {_PUBLIC} FROM {TABLE} WHERE user_id = %s ORDER BY vendor", [user_id]
         )
-        return [Connection.of(row) for row in await cursor.fetchall()]
+        return [_public(row) for row in await cursor.fetchall()]
 
 
-async def connection_of(user_id: str, vendor: str) -> Connection | None:
+async def connection_of(user_id: str, vendor: str) -> DeviceConnection | None:
     async with connection() as conn:
         cursor = await conn.execute(
             f"SELECT {_PUBLIC} FROM {TABLE} WHERE user_id = %s AND vendor = %s", [user_id, vendor]
         )
         row = await cursor.fetchone()
-    return None if row is None else Connection.of(row)
+    return None if row is None else _public(row)
 
 
 async def vendor_account_of(user_id: str, vendor: str) -> str | None:
@@ -148,7 +131,7 @@ async def vendor_account_of(user_id: str, vendor: str) -> str | None:
     return found.vendor_user_id
 
 
-async def owner_of(vendor: str, vendor_user_id: str) -> Connection | None:
+async def owner_of(vendor: str, vendor_user_id: str) -> DeviceConnection | None:
     """The connection of a vendor account: the live one, else the latest tombstone."""
     async with connection() as conn:
         cursor = await conn.execute(
@@ -157,7 +140,7 @@ async def owner_of(vendor: str, vendor_user_id: str) -> Connection | None:
             [vendor, vendor_user_id],
         )
         row = await cursor.fetchone()
-    return None if row is None else Connection.of(row)
+    return None if row is None else _public(row)
 
 
 async def ingest_token_hash(user_id: str, vendor: str) -> str | None:
@@ -238,13 +221,13 @@ async def disconnect(user_id: str, vendor: str) -> dict[str, Any] | None:
     return tokens
 
 
-async def needing_reauth() -> list[Connection]:
+async def needing_reauth() -> list[DeviceConnection]:
     """Every connection the vendor refused (for /health)."""
     async with connection() as conn:
         cursor = await conn.execute(
             f"SELECT {_PUBLIC} FROM {TABLE} WHERE status = 'needs_reauth' ORDER BY updated_at"
         )
-        return [Connection.of(row) for row in await cursor.fetchall()]
+        return [_public(row) for row in await cursor.fetchall()]
 
 
 async def erase_user(user_id: str) -> list[tuple[str, dict[str, Any]]]:

@@ -236,7 +236,7 @@ def _devices(data: ReportData) -> str:
             ["Vendor", "Account", "Status", "Last sync"],
             (
                 [
-                    e(c.get("vendor", "")),
+                    e(c.get("device", "")),
                     e(c.get("vendor_user_id", "")),
                     e(c.get("status", "")),
                     e(_when(c.get("last_sync_at"))),

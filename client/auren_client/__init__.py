@@ -12,7 +12,15 @@ async with AurenClient(url="http://127.0.0.1:2024") as auren:
 Everything public is listed in ``__all__``; the underscored modules are private.
 """
 
-from auren_contract import DEVICES, METRICS, Metric
+from auren_contract import (
+    DEVICES,
+    METRICS,
+    DeviceConnection,
+    Metric,
+    MetricRow,
+    RecordOutcomes,
+    Rejection,
+)
 
 from ._analysis import AnalysisEvent, AnalysisResult
 from ._client import AurenClient
@@ -32,14 +40,7 @@ from ._errors import (
     StatusError,
     UnexpectedResponseError,
 )
-from ._models import (
-    DeviceConnection,
-    IngestReport,
-    MetricRow,
-    RecordOutcomes,
-    Rejection,
-    Rejections,
-)
+from ._models import IngestReport, Rejections
 from ._settings import API_KEY_ENV, DEFAULT_URL, URL_ENV, resolve_url
 from ._sync import SyncAurenClient
 from ._version import __version__

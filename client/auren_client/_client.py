@@ -15,6 +15,8 @@ from auren_contract import (
     INGESTION_GRAPH,
     USER_GRAPHS,
     USER_HEADER,
+    DeviceConnection,
+    MetricRow,
     assistant_ref,
 )
 
@@ -34,7 +36,7 @@ from ._errors import (
 )
 from ._ids import check_device, check_metric, check_user
 from ._ingest_calls import IngestCalls
-from ._models import DeviceConnection, MetricRow
+from ._models import parsed
 from ._retry import Retrier
 from ._routes import Routes
 from ._settings import resolve_api_key, resolve_url
@@ -178,13 +180,13 @@ class AurenClient(DeviceCalls, IngestCalls):
             json={k: v for k, v in body.items() if v is not None},
             refusals={409: DeviceConflictError, 422: InvalidArgumentError},
         )
-        return DeviceConnection.from_dict(user_id, answer)
+        return parsed(DeviceConnection.from_dict, answer, "device connection")
 
     async def devices(self, user_id: str) -> list[DeviceConnection]:
         """The user's device connections: vendor account, status, last sync (no tokens)."""
         check_user(user_id)
         answer = await self._routes.call("GET", f"/users/{user_id}/devices", user=user_id)
-        return [DeviceConnection.from_dict(user_id, item) for item in answer]
+        return [parsed(DeviceConnection.from_dict, item, "device connection") for item in answer]
 
     async def thread(self, user_id: str, graph: str = INGESTION_GRAPH) -> str:
         """The id of the user's own thread of ``graph`` (the server assigns it, and
@@ -347,7 +349,7 @@ class AurenClient(DeviceCalls, IngestCalls):
             params={"start": _bound("start", start), "end": _bound("end", end)},
             refusals={400: InvalidArgumentError, 422: InvalidArgumentError},
         )
-        return [MetricRow.from_dict(item) for item in answer]
+        return [parsed(MetricRow.from_dict, item, "metric row") for item in answer]
 
 
 def _bound(name: str, bound: object) -> str:

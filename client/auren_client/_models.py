@@ -1,25 +1,32 @@
-"""What the client returns: ingestion reports, metric rows, device connections."""
+"""What the client returns: ingestion reports, and the contract's shapes read from JSON.
+
+Metric rows, device connections, rejections and record outcomes are the contract's own
+classes (`auren_contract.wire`), the ones the server answers with; the report adds what
+a caller of the client needs on top of the server's (reasons that compare as their count,
+reports that add up).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
-from datetime import date, datetime
-from typing import Any, TypeGuard
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard, TypeVar
+
+from auren_contract import RecordOutcomes, Rejection
 
 from ._errors import UnexpectedResponseError
 
+T = TypeVar("T")
 
-@dataclass(frozen=True)
-class Rejection:
-    """One record the server did not store, and why (``ref`` points into the payload)."""
 
-    ref: str
-    reason: str
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> Rejection:
-        return cls(ref=str(raw.get("ref", "")), reason=str(raw.get("reason", "")))
+def parsed(build: Callable[[Mapping[str, Any]], T], raw: object, what: str) -> T:
+    """`build(raw)` (a contract class's `from_dict`), or UnexpectedResponseError."""
+    try:
+        if not isinstance(raw, Mapping):
+            raise TypeError(f"{type(raw).__name__}, not an object")
+        return build(raw)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UnexpectedResponseError(f"the server sent a malformed {what}: {exc}") from exc
 
 
 class Rejections(list[Rejection]):
@@ -101,48 +108,6 @@ def _reasons(raw: Mapping[str, Any], key: str) -> Rejections:
     )
 
 
-_OUTCOMES = ("accepted", "duplicate", "updated", "rejected", "skipped", "ignored")
-
-
-@dataclass(frozen=True)
-class RecordOutcomes:
-    """Every record examined, by what became of it; :attr:`total` is ``report.records``.
-
-    A record that gave several values (a workout, a WHOOP cycle) counts once:
-    ``accepted`` when any of its values was new, else ``updated`` when any changed,
-    else ``duplicate``. ``rejected`` records were refused whole, ``skipped`` ones carry
-    no value yet, ``ignored`` ones are of types AUREN does not store
-    (``report.ignored`` names them).
-    """
-
-    accepted: int = 0
-    duplicate: int = 0
-    updated: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    ignored: int = 0
-
-    @property
-    def total(self) -> int:
-        return sum(self.to_dict().values())
-
-    @classmethod
-    def from_dict(cls, raw: object) -> RecordOutcomes:
-        if not isinstance(raw, Mapping):
-            return cls()
-        return cls(**{name: _int(raw, name) for name in _OUTCOMES})
-
-    def to_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in _OUTCOMES}
-
-    def __add__(self, other: RecordOutcomes) -> RecordOutcomes:
-        if not isinstance(other, RecordOutcomes):
-            return NotImplemented
-        return RecordOutcomes(
-            **{name: getattr(self, name) + getattr(other, name) for name in _OUTCOMES}
-        )
-
-
 def _types(raw: object) -> dict[str, int]:
     if not isinstance(raw, Mapping):
         return {}
@@ -197,7 +162,7 @@ class IngestReport:
             rejected=_reasons(raw, "rejected"),
             skipped=_reasons(raw, "skipped"),
             records=_int(raw, "records"),
-            outcomes=RecordOutcomes.from_dict(raw.get("outcomes")),
+            outcomes=parsed(RecordOutcomes.from_dict, raw.get("outcomes") or {}, "report"),
             ignored=_types(raw.get("ignored")),
         )
 
@@ -234,104 +199,3 @@ class IngestReport:
         if other == 0:
             return self
         return NotImplemented
-
-
-@dataclass(frozen=True)
-class MetricRow:
-    """One stored value of a canonical metric.
-
-    ``day`` is the user's local calendar day; ``timestamp`` is the aware instant of a
-    sample, or ``None`` for a daily value. Fields are attributes, and also readable
-    as ``row["value"]`` (so a row can stand in where a dict was expected).
-    """
-
-    metric: str
-    value: float
-    unit: str
-    day: date
-    timestamp: datetime | None
-    device: str
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in _METRIC_ROW_KEYS:
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def keys(self) -> tuple[str, ...]:
-        return _METRIC_ROW_KEYS
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(_METRIC_ROW_KEYS)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key) if key in _METRIC_ROW_KEYS else default
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> MetricRow:
-        """A row as the metrics route returns it."""
-        try:
-            stamp = raw.get("timestamp")
-            return cls(
-                metric=str(raw["metric"]),
-                value=float(raw["value"]),
-                unit=str(raw["unit"]),
-                day=date.fromisoformat(str(raw["day"])),
-                timestamp=datetime.fromisoformat(str(stamp)) if stamp else None,
-                device=str(raw.get("device", "")),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UnexpectedResponseError(f"the server sent a malformed metric row: {exc}") from exc
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: dates and instants as ISO 8601 strings."""
-        return {
-            "metric": self.metric,
-            "value": self.value,
-            "unit": self.unit,
-            "day": self.day.isoformat(),
-            "timestamp": self.timestamp.isoformat() if self.timestamp else None,
-            "device": self.device,
-        }
-
-
-_METRIC_ROW_KEYS = tuple(f.name for f in fields(MetricRow))
-
-
-@dataclass(frozen=True)
-class DeviceConnection:
-    """A device connected to a user, as the server keeps it (never its tokens).
-
-    ``status`` is ``connected``, ``needs_reauth`` (the vendor refused the stored tokens:
-    connect again) or ``disconnected``; ``last_sync_at`` is when data last came from the
-    vendor.
-    """
-
-    user_id: str
-    device: str
-    vendor_user_id: str | None
-    connected_at: datetime
-    status: str = "connected"
-    last_sync_at: datetime | None = None
-    last_sync_status: str | None = None
-    last_error: str | None = None
-    has_api_token: bool = False
-    has_ingest_token: bool = False
-
-    @classmethod
-    def from_dict(cls, user_id: str, raw: Mapping[str, Any]) -> DeviceConnection:
-        try:
-            synced = raw.get("last_sync_at")
-            return cls(
-                user_id=user_id,
-                device=str(raw["device"]),
-                vendor_user_id=raw.get("vendor_user_id"),
-                connected_at=datetime.fromisoformat(str(raw["connected_at"])),
-                status=str(raw.get("status", "connected")),
-                last_sync_at=datetime.fromisoformat(str(synced)) if synced else None,
-                last_sync_status=raw.get("last_sync_status"),
-                last_error=raw.get("last_error"),
-                has_api_token=bool(raw.get("has_api_token")),
-                has_ingest_token=bool(raw.get("has_ingest_token")),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UnexpectedResponseError(f"the server sent a malformed connection: {exc}") from exc

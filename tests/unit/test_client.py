@@ -35,6 +35,7 @@ from auren_client import (
     ServerError,
     ServiceUnavailableError,
     SyncAurenClient,
+    UnexpectedResponseError,
 )
 from auren_client._files import split_apple_export
 from auren_contract import DEV_SERVER_FILE, INLINE_LIMIT, series_upload_key
@@ -65,7 +66,8 @@ class FakeServer:
         self.faults: list[tuple[str, str, Fault]] = []
         self.respond: Callable[[dict[str, Any]], Any] = self.default_state
         self.connections: dict[tuple[str, str], dict[str, Any]] = {}
-        self.metric_rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.metric_rows: dict[tuple[str, str], list[Any]] = {}
+        self.metric_rows_unfiltered = False
         self.run_delay = 0.0
 
     # test helpers
@@ -182,6 +184,7 @@ class FakeServer:
             if account is not None and same and other != user:
                 return httpx.Response(409, json={"detail": "connected to another user"})
         connection = {
+            "user_id": user,
             "device": device,
             "vendor_user_id": account,
             "status": "connected",
@@ -196,6 +199,8 @@ class FakeServer:
 
     def _metrics(self, user: str, metric: str, params: httpx.QueryParams) -> httpx.Response:
         rows = self.metric_rows.get((user, metric), [])
+        if self.metric_rows_unfiltered:  # rows that may not even have a day
+            return httpx.Response(200, json=rows)
         kept = [r for r in rows if params["start"][:10] <= r["day"] <= params["end"][:10]]
         return httpx.Response(200, json=kept)
 
@@ -557,6 +562,25 @@ async def test_metrics_are_the_servers_rows(fake: FakeServer) -> None:
     ]
     assert rows[0].timestamp == datetime(2026, 11, 1, 23, 30, tzinfo=timezone(timedelta(hours=-8)))
     assert rows[1].timestamp is None and rows[2]["value"] == 58.0
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"metric": "heart_rate", "unit": "bpm", "day": "2026-11-02", "device": "oura"},
+        {"metric": "heart_rate", "value": "fast", "unit": "bpm", "day": "2026-11-02"},
+        {"metric": "heart_rate", "value": 52, "unit": "bpm", "day": "Monday"},
+        ["heart_rate", 52, "bpm", "2026-11-02"],
+    ],
+)
+async def test_a_malformed_row_from_the_server_is_an_unexpected_response(
+    fake: FakeServer, row: Any
+) -> None:
+    fake.metric_rows[(USER, "heart_rate")] = [row]
+    fake.metric_rows_unfiltered = True
+    async with fake.client() as auren:
+        with pytest.raises(UnexpectedResponseError, match="malformed metric row"):
+            await auren.metrics(USER, "heart_rate", date(2026, 11, 1), date(2026, 11, 3))
 
 
 async def test_metrics_send_dates_as_days_and_datetimes_as_instants(fake: FakeServer) -> None:

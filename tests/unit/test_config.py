@@ -50,7 +50,7 @@ def test_every_python_package_is_in_its_distribution() -> None:
     def setuptools_of(folder: str) -> dict[str, object]:
         return tomllib.loads((REPO / folder / "pyproject.toml").read_text())["tool"]["setuptools"]
 
-    assert setuptools_of("contract")["py-modules"] == ["auren_contract"]
+    assert setuptools_of("contract")["packages"] == ["auren_contract"]
     assert setuptools_of("client")["packages"] == ["auren_client"]
     assert setuptools_of("cli")["packages"] == ["auren_cli"]
 

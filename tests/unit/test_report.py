@@ -178,7 +178,7 @@ async def test_user_controlled_text_is_escaped(mixed_store: InMemoryStore) -> No
         days=30,
         end=END,
         connections=[
-            {"vendor": evil, "vendor_user_id": evil, "status": evil, "last_sync_at": evil}
+            {"device": evil, "vendor_user_id": evil, "status": evil, "last_sync_at": evil}
         ],
     )
     finding = {

@@ -10,7 +10,9 @@ Nothing else in either code base spells these out again:
 - day numbers (a local calendar day as the integer YYYYMMDD);
 - the store namespaces, and the size above which a payload travels by reference;
 - how a user's thread id is derived from a server secret (so ids cannot be guessed);
-- where `make dev` says which URL it serves on.
+- where `make dev` says which URL it serves on;
+- the shapes of the server's answers (`wire`): rejections, record outcomes, metric
+  rows, device connections.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ import uuid
 from datetime import date
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
+
+# Re-exported: the answers' shapes are part of the contract.
+from auren_contract.wire import OUTCOMES as OUTCOMES
+from auren_contract.wire import ConnectionStatus as ConnectionStatus
+from auren_contract.wire import DeviceConnection as DeviceConnection
+from auren_contract.wire import MetricRow as MetricRow
+from auren_contract.wire import RecordOutcomes as RecordOutcomes
+from auren_contract.wire import Rejection as Rejection
 
 # --------------------------------------------------------------------------- devices
 
