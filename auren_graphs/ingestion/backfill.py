@@ -15,12 +15,13 @@ from typing import Any, Literal
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
+from auren_contract import Rejection
 from auren_graphs.devices import backfill, tokens
 from auren_graphs.devices.api import VendorError, vendor_client
 from auren_graphs.devices.vendors import vendor_api
 from auren_graphs.ingestion.context import IngestionContext
 from auren_graphs.ingestion.nodes import Update, refuse, serving, write_payload
-from auren_graphs.ingestion.state import IngestionState
+from auren_graphs.ingestion.state import IngestionState, including
 from auren_graphs.records.connections import record_sync
 from auren_graphs.settings import get_settings
 
@@ -64,11 +65,8 @@ async def backfill_page(state: IngestionState, runtime: Runtime[IngestionContext
 
 def _with_skipped_page(state: IngestionState, path: str, written: Update) -> dict[str, Any]:
     reason = str(written["error"]["message"])
-    refusal = {"ref": path, "reason": f"a page could not be read: {reason}"}
-    report = state.report.model_dump()
-    report["rejected"] = [*report["rejected"], refusal][:100]
-    report["rejected_count"] = int(report["rejected_count"]) + 1
-    return report
+    refusal = Rejection(path, f"a page could not be read: {reason}")
+    return including(state.report, rejected=[refusal], limit=100).to_dict()
 
 
 def route_after_backfill_page(state: IngestionState) -> Literal["backfill_page", "__end__"]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Any
 
 from langgraph.config import get_config
@@ -18,6 +19,7 @@ from auren_contract import (
     API_VENDORS,
     INGESTION_GRAPH,
     Device,
+    IngestReport,
     following_upload_keys,
     uploads_namespace,
 )
@@ -28,7 +30,7 @@ from auren_graphs.ingestion import worker
 from auren_graphs.ingestion.context import IngestionContext
 from auren_graphs.ingestion.deletions import delete_records
 from auren_graphs.ingestion.normalizers import DERIVATIONS, NormalizeContext
-from auren_graphs.ingestion.state import IngestError, IngestionState, Report
+from auren_graphs.ingestion.state import IngestError, IngestionState, including
 from auren_graphs.ingestion.storage import write_prepared
 from auren_graphs.ingestion.worker import Normalized
 from auren_graphs.records.connections import vendor_account_of
@@ -56,7 +58,7 @@ async def check_input(state: IngestionState, runtime: Runtime[IngestionContext])
     """Find whom the run serves (refusing a run that may serve nobody), start this run's
     report afresh, refuse an input without exactly one payload, and look up the vendor
     account connected for the user (the thread keeps the last run's state)."""
-    fresh: Update = {"report": Report().model_dump(), "cursor": 0, "error": None}
+    fresh: Update = {"report": IngestReport().to_dict(), "cursor": 0, "error": None}
     try:
         user = await serving(state)
     except IdentityError as exc:
@@ -200,7 +202,8 @@ async def _write(
     batch = result.batch
     counts = await write_prepared(_store(runtime), user, device, result.prepared, DERIVATIONS)
     observability.record_ingest(device, counts, batch)
-    report = state.report.including(
+    report = including(
+        state.report,
         accepted=counts.accepted,
         duplicates=counts.duplicates,
         updated=counts.updated,
@@ -211,7 +214,7 @@ async def _write(
         ignored=batch.ledger.ignored,
         limit=runtime.context.report_limit if runtime.context else 100,
     )
-    return {"report": report.model_dump()}
+    return {"report": report.to_dict()}
 
 
 async def ingest_oura(state: IngestionState, runtime: Runtime[IngestionContext]) -> Update:
@@ -242,5 +245,5 @@ async def delete_vendor_records(
     prefix = f"{state.device}:"
     mine = [key for key in state.deletions if key.startswith(prefix)]
     removed = await delete_records(_store(runtime), user, mine)
-    report = state.report.model_copy(update={"deleted": removed})  # values, not records
-    return {"report": report.model_dump(), "deletions": []}
+    report = replace(state.report, deleted=removed)  # values, not records
+    return {"report": report.to_dict(), "deletions": []}

@@ -6,12 +6,12 @@ them in the store under `("uploads", user_id)` and passes their keys in `uploads
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from auren_contract import Device, RecordOutcomes, Rejection
+from auren_contract import Device, IngestReport, RecordOutcomes, Rejection, Rejections
 from auren_graphs.canonical import MAX_IGNORED_TYPES, OTHER_TYPES
 
 
@@ -25,73 +25,42 @@ class IngestError(BaseModel):
     message: str = Field(description="What is wrong with it, for the sender.")
 
 
-def _merged_types(kept: Mapping[str, int], more: Mapping[str, int]) -> dict[str, int]:
-    merged = dict(kept)
-    for kind, count in more.items():
+def including(
+    report: IngestReport,
+    *,
+    limit: int,
+    accepted: int = 0,
+    duplicates: int = 0,
+    updated: int = 0,
+    records: int = 0,
+    rejected: Sequence[Rejection] = (),
+    skipped: Sequence[Rejection] = (),
+    outcomes: Mapping[str, int] | None = None,
+    ignored: Mapping[str, int] | None = None,
+) -> IngestReport:
+    """The run's report with one more batch's results added. The counts are exact; the
+    reasons are kept up to `limit` and the ignored types named up to MAX_IGNORED_TYPES."""
+
+    def capped(kept: list[Rejection], more: Sequence[Rejection]) -> list[Rejection]:
+        return [*kept, *more[: max(0, limit - len(kept))]]
+
+    merged = dict(report.ignored)
+    for kind, count in (ignored or {}).items():
         name = kind if kind in merged or len(merged) < MAX_IGNORED_TYPES else OTHER_TYPES
         merged[name] = merged.get(name, 0) + count
-    return merged
-
-
-class Report(BaseModel):
-    """What an ingestion run did. Reasons are capped; the counts are exact.
-
-    `accepted`, `duplicates` and `updated` count values (a workout gives several);
-    `outcomes` counts records, and adds up to `records`.
-    """
-
-    accepted: int = Field(default=0, description="Values new to the store.")
-    deleted: int = Field(default=0, description="Values removed (records the vendor deleted).")
-    duplicates: int = Field(default=0, description="Values already stored (a redelivery).")
-    updated: int = Field(default=0, description="Values the vendor corrected since last time.")
-    records: int = Field(default=0, description="Records examined in the payload.")
-    rejected: list[Rejection] = Field(
-        default_factory=list, description="Refused values, with reasons."
+    return IngestReport(
+        accepted=report.accepted + accepted,
+        deleted=report.deleted,
+        duplicates=report.duplicates + duplicates,
+        updated=report.updated + updated,
+        records=report.records + records,
+        rejected=Rejections(capped(report.rejected, rejected)),
+        rejected_count=report.rejected_count + len(rejected),
+        skipped=Rejections(capped(report.skipped, skipped)),
+        skipped_count=report.skipped_count + len(skipped),
+        outcomes=report.outcomes + RecordOutcomes.from_dict(outcomes or {}),
+        ignored=merged,
     )
-    rejected_count: int = Field(default=0, description="How many values were refused.")
-    skipped: list[Rejection] = Field(
-        default_factory=list, description="Records with no value yet (pending vendor scores)."
-    )
-    skipped_count: int = Field(default=0, description="How many records carried no value yet.")
-    outcomes: RecordOutcomes = Field(
-        default_factory=RecordOutcomes,
-        description="Every record examined, by outcome; adds up to `records`.",
-    )
-    ignored: dict[str, int] = Field(
-        default_factory=dict,
-        description="Records of types AUREN does not store, by type (at most 64 types named).",
-    )
-
-    def including(
-        self,
-        *,
-        accepted: int,
-        duplicates: int,
-        updated: int,
-        records: int,
-        rejected: list[Rejection],
-        skipped: list[Rejection],
-        limit: int,
-        outcomes: Mapping[str, int] | None = None,
-        ignored: Mapping[str, int] | None = None,
-    ) -> Report:
-        """This report with one more batch's results added; reasons kept up to `limit`."""
-
-        def capped(kept: list[Rejection], more: list[Rejection]) -> list[Rejection]:
-            return kept + more[: max(0, limit - len(kept))]
-
-        return Report(
-            accepted=self.accepted + accepted,
-            duplicates=self.duplicates + duplicates,
-            updated=self.updated + updated,
-            records=self.records + records,
-            rejected=capped(self.rejected, rejected),
-            rejected_count=self.rejected_count + len(rejected),
-            skipped=capped(self.skipped, skipped),
-            skipped_count=self.skipped_count + len(skipped),
-            outcomes=self.outcomes + RecordOutcomes.from_dict(outcomes or {}),
-            ignored=_merged_types(self.ignored, ignored or {}),
-        )
 
 
 class BackfillRequest(BaseModel):
@@ -140,7 +109,9 @@ class IngestionInput(BaseModel):
 class IngestionOutput(BaseModel):
     """The run's answer: a report, or why the payload was refused."""
 
-    report: Report = Field(default_factory=Report, description="Accepted, duplicates, rejected.")
+    report: IngestReport = Field(
+        default_factory=IngestReport, description="Accepted, duplicates, rejected."
+    )
     error: IngestError | None = Field(default=None, description="Set when nothing was stored.")
 
 

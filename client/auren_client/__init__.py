@@ -16,10 +16,12 @@ from auren_contract import (
     DEVICES,
     METRICS,
     DeviceConnection,
+    IngestReport,
     Metric,
     MetricRow,
     RecordOutcomes,
     Rejection,
+    Rejections,
 )
 
 from ._analysis import AnalysisEvent, AnalysisResult
@@ -40,7 +42,6 @@ from ._errors import (
     StatusError,
     UnexpectedResponseError,
 )
-from ._models import IngestReport, Rejections
 from ._settings import API_KEY_ENV, DEFAULT_URL, URL_ENV, resolve_url
 from ._sync import SyncAurenClient
 from ._version import __version__

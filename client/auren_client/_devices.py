@@ -7,12 +7,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from auren_contract import API_VENDORS, INGESTION_GRAPH
+from auren_contract import API_VENDORS, INGESTION_GRAPH, IngestReport
 
 from ._errors import AurenError, InvalidArgumentError, NotFoundError, translate
 from ._ids import check_device, check_user
 from ._ingest import report_from_state
-from ._models import IngestReport
 from ._retry import Retrier
 from ._routes import Routes
 

@@ -30,7 +30,7 @@ import httpx
 from ._settings import URL_ENV
 
 if TYPE_CHECKING:
-    from ._models import IngestReport
+    from auren_contract import IngestReport
 
 __all__ = [
     "AurenError",

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from auren_contract import INLINE_LIMIT
+from auren_contract import INLINE_LIMIT, IngestReport
 
 from ._errors import (
     InvalidArgumentError,
@@ -15,7 +15,7 @@ from ._errors import (
     UnexpectedResponseError,
     run_failed,
 )
-from ._models import IngestReport
+from ._models import parsed
 
 Payload = bytes | bytearray | str | dict[str, Any] | list[Any]
 JsonPayload = str | dict[str, Any] | list[Any]
@@ -89,7 +89,7 @@ def report_from_state(state: object) -> IngestReport:
             "the ingestion run finished without a report; is the server's ingestion graph "
             "the same version as this client?"
         )
-    return IngestReport.from_dict(report)
+    return parsed(IngestReport.from_dict, report, "report")
 
 
 def _describe(error: object) -> str:

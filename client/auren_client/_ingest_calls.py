@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from auren_contract import (
     INGESTION_GRAPH,
     INLINE_LIMIT,
+    IngestReport,
     series_upload_key,
     uploads_namespace,
 )
@@ -42,7 +43,6 @@ from ._files import (
 )
 from ._ids import check_device, check_user
 from ._ingest import JsonPayload, Payload, as_json_payload, fits_inline, report_from_state
-from ._models import IngestReport
 from ._pipeline import RunPipeline, prefetch
 from ._progress import IngestProgress
 from ._retry import Retrier

@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from ._models import IngestReport
+from auren_contract import IngestReport
 
 StartRun = Callable[[list[str]], Awaitable[IngestReport]]
 T = TypeVar("T")

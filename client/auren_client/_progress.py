@@ -18,7 +18,7 @@ from rich.progress import (
 )
 
 if TYPE_CHECKING:
-    from ._models import IngestReport
+    from auren_contract import IngestReport
 
 
 class IngestProgress:

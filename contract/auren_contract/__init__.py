@@ -11,8 +11,8 @@ Nothing else in either code base spells these out again:
 - the store namespaces, and the size above which a payload travels by reference;
 - how a user's thread id is derived from a server secret (so ids cannot be guessed);
 - where `make dev` says which URL it serves on;
-- the shapes of the server's answers (`wire`): rejections, record outcomes, metric
-  rows, device connections.
+- the shapes of the server's answers (`wire`): ingestion reports, metric rows, device
+  connections.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from typing import Final, Literal, NamedTuple
 from auren_contract.wire import OUTCOMES as OUTCOMES
 from auren_contract.wire import ConnectionStatus as ConnectionStatus
 from auren_contract.wire import DeviceConnection as DeviceConnection
+from auren_contract.wire import IngestReport as IngestReport
 from auren_contract.wire import MetricRow as MetricRow
 from auren_contract.wire import RecordOutcomes as RecordOutcomes
 from auren_contract.wire import Rejection as Rejection
+from auren_contract.wire import Rejections as Rejections
 
 # --------------------------------------------------------------------------- devices
 

@@ -9,10 +9,10 @@ raises `ValueError` (or `KeyError`, `TypeError`) for an answer that does not fit
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
-from typing import Any, Final, Literal, cast, get_args
+from typing import Any, Final, Literal, TypeGuard, cast, get_args
 
 # Read by pydantic only (a plain dict, so this module needs nothing beyond the stdlib).
 _DESCRIBED: Final = {"use_attribute_docstrings": True}
@@ -88,6 +88,167 @@ class RecordOutcomes:
         if not isinstance(other, RecordOutcomes):
             return NotImplemented
         return RecordOutcomes(**{k: getattr(self, k) + getattr(other, k) for k in OUTCOMES})
+
+
+class Rejections(list[Rejection]):
+    """The reasons, that also act as their count.
+
+    Callers read ``report.rejected`` two ways: as the reasons
+    (``report.rejected[0].reason``) and as a number (``report.rejected == 2``,
+    ``report.rejected > 0``). A list that compares with an ``int`` by its count
+    serves both without a second, easily confused attribute.
+
+    ``total`` is the server's count, which may exceed the reasons it listed (it caps
+    the list for a payload with millions of bad records); comparisons use it.
+    """
+
+    def __init__(self, items: Iterable[Rejection] = (), total: int | None = None) -> None:
+        super().__init__(items)
+        self.total = len(self) if total is None else max(total, len(self))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _: object, handler: Callable[[object], Any]) -> Any:
+        # For pydantic (the server): a plain list of rejections; the report wraps it.
+        return handler(list[Rejection])
+
+    # Comparing with an int compares the count; anything else is a plain list comparison.
+    def __eq__(self, other: object) -> bool:
+        return self.total == other if _is_int(other) else super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __lt__(self, other: object) -> bool:
+        return self.total < other if _is_int(other) else super().__lt__(_as_list(other))
+
+    def __le__(self, other: object) -> bool:
+        return self.total <= other if _is_int(other) else super().__le__(_as_list(other))
+
+    def __gt__(self, other: object) -> bool:
+        return self.total > other if _is_int(other) else super().__gt__(_as_list(other))
+
+    def __ge__(self, other: object) -> bool:
+        return self.total >= other if _is_int(other) else super().__ge__(_as_list(other))
+
+    __hash__ = None  # mutable, like list
+
+    def __int__(self) -> int:
+        return self.total
+
+    def __add__(self, other: list[Rejection]) -> Rejections:  # type: ignore[override]
+        return Rejections([*self, *other], total=self.total + _count(other))
+
+    def __repr__(self) -> str:
+        return f"Rejections(total={self.total}, {list.__repr__(self)})"
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    # bool is an int, but `report.rejected == True` is not a meaningful question.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_list(value: object) -> list[Rejection]:
+    if isinstance(value, list):
+        return value
+    raise TypeError(f"cannot compare Rejections with {type(value).__name__}")
+
+
+def _count(reasons: list[Rejection]) -> int:
+    return reasons.total if isinstance(reasons, Rejections) else len(reasons)
+
+
+def _number(raw: Mapping[str, Any], key: str) -> int:
+    value = raw.get(key) or 0
+    if not isinstance(value, int | float):
+        raise ValueError(f"{key!r} is not a number: {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestReport:
+    """What an ingestion did; reports add up with ``+`` (an export ingested in runs).
+
+    ``accepted``, ``duplicates``, ``updated`` and ``deleted`` count values (a workout
+    gives several); ``outcomes`` accounts for every one of the ``records`` examined.
+    ``rejected`` and ``skipped`` list reasons (the server keeps up to its report limit)
+    and also compare as their counts, ``rejected_count`` and ``skipped_count``.
+    """
+
+    __pydantic_config__ = _DESCRIBED
+
+    accepted: int = 0
+    """Values new to the store."""
+    deleted: int = 0
+    """Values removed (records the vendor deleted)."""
+    duplicates: int = 0
+    """Values already stored (a redelivery)."""
+    updated: int = 0
+    """Values the vendor corrected since last time."""
+    records: int = 0
+    """Records examined in the payload."""
+    rejected: Rejections = field(default_factory=Rejections)
+    """Refused records and values, with reasons (at most the report limit listed)."""
+    rejected_count: int = 0
+    """How many were refused."""
+    skipped: Rejections = field(default_factory=Rejections)
+    """Records with no value yet (pending vendor scores), with reasons."""
+    skipped_count: int = 0
+    """How many records carried no value yet."""
+    outcomes: RecordOutcomes = field(default_factory=RecordOutcomes)
+    """Every record examined, by outcome; adds up to `records`."""
+    ignored: dict[str, int] = field(default_factory=dict)
+    """Records of types AUREN does not store, by type (at most 64 types named)."""
+
+    def __post_init__(self) -> None:
+        # One count per list: the larger of the count given and the list's own.
+        for name in ("rejected", "skipped"):
+            reasons: list[Rejection] = getattr(self, name)
+            total = max(getattr(self, f"{name}_count"), _count(reasons))
+            object.__setattr__(self, name, Rejections(reasons, total=total))
+            object.__setattr__(self, f"{name}_count", total)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> IngestReport:
+        """A report as the ingestion graph's state holds it."""
+        reasons = {
+            name: [Rejection.from_dict(r) for r in raw.get(name) or [] if isinstance(r, Mapping)]
+            for name in ("rejected", "skipped")
+        }
+        counts = ("accepted", "deleted", "duplicates", "updated", "records")
+        ignored = dict(raw.get("ignored") or {})
+        return cls(
+            **{name: _number(raw, name) for name in counts},
+            rejected=Rejections(reasons["rejected"]),
+            rejected_count=_number(raw, "rejected_count"),
+            skipped=Rejections(reasons["skipped"]),
+            skipped_count=_number(raw, "skipped_count"),
+            outcomes=RecordOutcomes.from_dict(raw.get("outcomes") or {}),
+            ignored={str(kind): _number(ignored, kind) for kind in ignored},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, as the ingestion graph's state holds it."""
+        data = asdict(self)
+        return {**data, "rejected": list(data["rejected"]), "skipped": list(data["skipped"])}
+
+    def __add__(self, other: IngestReport) -> IngestReport:
+        if not isinstance(other, IngestReport):
+            return NotImplemented
+        ignored = dict(self.ignored)
+        for kind, count in other.ignored.items():
+            ignored[kind] = ignored.get(kind, 0) + count
+        counts = ("accepted", "deleted", "duplicates", "updated", "records")
+        return IngestReport(
+            **{name: getattr(self, name) + getattr(other, name) for name in counts},
+            rejected=self.rejected + other.rejected,
+            skipped=self.skipped + other.skipped,
+            outcomes=self.outcomes + other.outcomes,
+            ignored=ignored,
+        )
+
+    def __radd__(self, other: object) -> IngestReport:
+        # Lets sum(reports) start from its default 0.
+        return self if other == 0 else NotImplemented
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import io
 
 from rich.console import Console
 
-from auren_client._models import IngestReport
+from auren_client import IngestReport
 from auren_client._pipeline import RunPipeline
 from auren_client._progress import IngestProgress
 

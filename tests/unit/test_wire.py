@@ -10,9 +10,18 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from auren_contract import DeviceConnection, MetricRow, RecordOutcomes, Rejection
+from auren_contract import (
+    DeviceConnection,
+    IngestReport,
+    MetricRow,
+    RecordOutcomes,
+    Rejection,
+    Rejections,
+)
+from auren_graphs.canonical import MAX_IGNORED_TYPES, OTHER_TYPES
+from auren_graphs.ingestion.state import IngestionOutput, including
 
-SHAPES = [Rejection, RecordOutcomes, MetricRow, DeviceConnection]
+SHAPES = [Rejection, RecordOutcomes, IngestReport, MetricRow, DeviceConnection]
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.__name__)
@@ -54,3 +63,28 @@ def test_record_outcomes_add_up_and_refuse_what_is_no_count() -> None:
     assert both == RecordOutcomes(accepted=3, ignored=1) and both.total == 4
     with pytest.raises(ValueError, match="not numbers"):
         RecordOutcomes.from_dict({"accepted": "many"})
+
+
+def test_a_report_through_the_servers_state_keeps_reasons_that_compare_as_their_count() -> None:
+    sent = IngestReport(accepted=3, rejected=[Rejection("data[2]", "no day")], rejected_count=7)
+    state = IngestionOutput.model_validate({"report": sent.to_dict()})
+    assert isinstance(state.report.rejected, Rejections)
+    assert state.report.rejected == 7 and state.report.rejected[0].reason == "no day"
+    assert IngestReport.from_dict(state.model_dump(mode="json")["report"]) == sent
+
+
+def test_reports_add_up_and_the_server_caps_only_the_reasons() -> None:
+    many = [Rejection(f"data[{n}]", "bad") for n in range(5)]
+    report = including(IngestReport(), limit=3, accepted=2, records=7, rejected=many)
+    report = including(report, limit=3, rejected=many[:2], ignored={"Correlation": 4})
+    assert report.rejected_count == 7 and len(report.rejected) == 3 and report.rejected > 6
+    assert report.accepted == 2 and report.records == 7 and report.ignored == {"Correlation": 4}
+    summed = sum([report, IngestReport(accepted=1, rejected=many)])
+    assert summed.accepted == 3 and summed.rejected == 12 and len(summed.rejected) == 8
+
+
+def test_the_server_names_ignored_types_up_to_its_limit() -> None:
+    kinds = {f"Type{n}": 1 for n in range(MAX_IGNORED_TYPES + 5)}
+    report = including(IngestReport(), limit=100, ignored=kinds)
+    assert len(report.ignored) == MAX_IGNORED_TYPES + 1
+    assert report.ignored[OTHER_TYPES] == 5 and sum(report.ignored.values()) == len(kinds)
