@@ -100,6 +100,34 @@ def _custom(data: Mapping[str, Any]) -> list[AnalysisEvent]:
 
 
 @dataclass
+class ResumePoint:
+    """Where a dropped stream is joined again, and how many replayed events it has.
+
+    The dev server gives every event of one millisecond the same id (``<ms>-0``) and
+    replays the events after the id it is given, so joining after the last id received
+    would lose the rest of that millisecond. It is joined after the id just before, and
+    the replayed events of the last id that had already arrived are dropped by count.
+    """
+
+    last_id: str | None = None
+    received: int = 0  # events received with `last_id`
+
+    def received_one(self, event_id: str | None) -> None:
+        if not event_id:
+            return
+        if event_id == self.last_id:
+            self.received += 1
+        else:
+            self.last_id, self.received = event_id, 1
+
+    def join_after(self) -> str | None:
+        ms, _, seq = (self.last_id or "").partition("-")
+        if not (ms.isdigit() and seq.isdigit()):
+            return self.last_id  # not a stream id of that form: join after it as it is
+        return f"{ms}-{int(seq) - 1}" if int(seq) else f"{int(ms) - 1}-{2**64 - 1}"
+
+
+@dataclass
 class AnalysisStream:
     """One analysis run's events: resumed after a dropped connection, bounded in time."""
 
@@ -108,18 +136,21 @@ class AnalysisStream:
     timeout: float | None
     headers: dict[str, str] = field(default_factory=dict)
     translator: EventTranslator = field(default_factory=EventTranslator)
-    last_event_id: str | None = None
+    resume: ResumePoint = field(default_factory=ResumePoint)
 
     async def events(
         self, parts: AsyncIterator[StreamPart], resume_attempts: int
     ) -> AsyncIterator[AnalysisEvent]:
         loop = asyncio.get_running_loop()
         deadline = None if self.timeout is None else loop.time() + self.timeout
-        attempts = 0
+        attempts = replayed = 0
         while True:
             try:
                 while (part := await self._next(parts, deadline)) is not None:
-                    self.last_event_id = part.id or self.last_event_id
+                    if replayed and part.id == self.resume.last_id:
+                        replayed -= 1  # received before the connection dropped
+                        continue
+                    self.resume.received_one(part.id)
                     for event in self.translator.translate(part.event, part.data):
                         yield event
                 break
@@ -130,11 +161,12 @@ class AnalysisStream:
                     raise
                 attempts += 1
                 await asyncio.sleep(0.2 * attempts)
+                replayed = self.resume.received
                 parts = self.sdk.runs.join_stream(
                     self.thread_id,
                     self.translator.run_id,
                     stream_mode=STREAM_MODES,
-                    last_event_id=self.last_event_id,
+                    last_event_id=self.resume.join_after(),
                     headers=self.headers,
                 )
         yield self.translator.done()
