@@ -17,9 +17,9 @@ import zlib
 from collections.abc import Mapping
 from typing import Any
 
+from auren_contract import PACKED_ENCODING
 from auren_graphs.canonical import PayloadError
 
-ZLIB_BASE64 = "zlib+base64"
 MAX_EXPANDED_BYTES = 256 * 1024 * 1024
 
 
@@ -29,10 +29,10 @@ def upload_payload(value: Mapping[str, Any]) -> Any:
     encoding = value.get("encoding")
     if encoding is None or payload is None:
         return payload
-    if encoding != ZLIB_BASE64:
-        raise PayloadError(f"the upload's encoding {encoding!r} is not {ZLIB_BASE64!r}")
+    if encoding != PACKED_ENCODING:
+        raise PayloadError(f"the upload's encoding {encoding!r} is not {PACKED_ENCODING!r}")
     if not isinstance(payload, str):
-        raise PayloadError(f"a {ZLIB_BASE64} upload carries text, not {type(payload).__name__}")
+        raise PayloadError(f"a {PACKED_ENCODING} upload carries text, not {type(payload).__name__}")
     return expand(payload)
 
 

@@ -11,7 +11,7 @@ from auren_contract import API_VENDORS, INGESTION_GRAPH, IngestReport
 
 from ._errors import AurenError, InvalidArgumentError, NotFoundError, translate
 from ._ids import check_device, check_user
-from ._ingest import report_from_state
+from ._ingest import ingestion_input, report_from_state
 from ._retry import Retrier
 from ._routes import Routes
 
@@ -63,10 +63,8 @@ class DeviceCalls:
         check_user(user_id)
         _check_vendor(vendor)
         thread = await self.thread(user_id, INGESTION_GRAPH)
-        run_input: dict[str, Any] = {
-            "user_id": user_id, "device": vendor, "payload": None, "uploads": [],
-            "deletions": [], "backfill": {"id": backfill_id or uuid.uuid4().hex, "days": days},
-        }  # fmt: skip
+        backfill = {"id": backfill_id or uuid.uuid4().hex, "days": days}
+        run_input = ingestion_input(user_id, vendor, backfill=backfill)
         final: Any = None
         try:
             async for part in self._sdk.runs.stream(

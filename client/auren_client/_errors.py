@@ -17,7 +17,7 @@ Everything the client raises on purpose derives from :class:`AurenError`::
     ├── DeviceConflictError        the vendor account is connected to another user
     └── UnexpectedResponseError    an answer the client does not understand (version skew?)
 
-Each message says what went wrong and what to do about it.
+Each message says what went wrong and what to do about it. The package exports them all.
 """
 
 from __future__ import annotations
@@ -31,23 +31,6 @@ from ._settings import URL_ENV
 
 if TYPE_CHECKING:
     from auren_contract import IngestReport
-
-__all__ = [
-    "AurenError",
-    "AurenTimeoutError",
-    "AuthenticationError",
-    "ConnectionFailedError",
-    "DeviceConflictError",
-    "InvalidArgumentError",
-    "InvalidPayloadError",
-    "NotFoundError",
-    "RequestRejectedError",
-    "RunFailedError",
-    "ServerError",
-    "ServiceUnavailableError",
-    "StatusError",
-    "UnexpectedResponseError",
-]
 
 
 class AurenError(Exception):

@@ -33,8 +33,6 @@ Source = str | os.PathLike[str] | IO[bytes]
 #: every other one is sent, so that the server accounts for every record.
 NOT_RECORDS = frozenset({"ExportDate", "Me"})
 APPLE_ZIP_MEMBER = "apple_health_export/export.xml"
-#: How an upload's payload is encoded (the server's ``auren_graphs.ingestion.uploads``).
-PACKED_ENCODING = "zlib+base64"
 
 _BOM = b"\xef\xbb\xbf"
 _SNIFF_BYTES = 64
@@ -47,14 +45,9 @@ class Chunk:
     packed: str
     records: int
 
-    @property
-    def xml(self) -> str:
-        """The document itself."""
-        return zlib.decompress(base64.b64decode(self.packed)).decode("utf-8")
-
 
 def pack(data: bytes) -> str:
-    """zlib at its fastest level, in base64: what an upload with ``PACKED_ENCODING`` carries.
+    """zlib at its fastest level, in base64: an upload's payload in ``PACKED_ENCODING``.
 
     zlib works outside the interpreter lock, so packing in a worker thread overlaps the
     uploads going on in the event loop.

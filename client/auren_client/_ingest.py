@@ -67,8 +67,23 @@ def fits_inline(payload: JsonPayload) -> bool:
     return len(encoded.encode("utf-8")) <= INLINE_LIMIT
 
 
+def ingestion_input(
+    user_id: str,
+    device: str,
+    *,
+    payload: JsonPayload | None = None,
+    uploads: list[str] | None = None,
+    backfill: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A run's input with every key: the thread outlives the run, and a key left out keeps
+    the previous run's value (an inline payload after an upload would still carry its keys)."""
+    return {"user_id": user_id, "device": device, "payload": payload,
+            "uploads": uploads or [], "backfill": backfill, "deletions": []}  # fmt: skip
+
+
 def report_from_state(state: object) -> IngestReport:
-    """The report in the ingestion graph's final state, or the error it ended with."""
+    """The report in the ingestion graph's final state, or the error it ended with (the
+    graph's `error`: a kind and a message)."""
     if not isinstance(state, Mapping):
         raise UnexpectedResponseError(
             f"the ingestion run returned {type(state).__name__}, not a state"
@@ -76,28 +91,16 @@ def report_from_state(state: object) -> IngestReport:
     if (failure := state.get("__error__")) is not None:
         raise run_failed("ingestion", failure)
     if (error := state.get("error")) is not None:
-        message = _describe(error)
         kind = error.get("kind") if isinstance(error, Mapping) else None
+        message = str(error.get("message") if isinstance(error, Mapping) else error)
         if kind == "invalid_payload":
             raise InvalidPayloadError(message)
         if kind == "invalid_input":  # the run's input itself: a client/server mismatch
             raise InvalidArgumentError(f"the server refused the run's input: {message}")
-        raise RunFailedError(f"the ingestion run failed: {message}")
-    report = state.get("report")
-    if not isinstance(report, Mapping):
+        raise RunFailedError(f"the ingestion run failed: {kind}: {message}")
+    if state.get("report") is None:
         raise UnexpectedResponseError(
             "the ingestion run finished without a report; is the server's ingestion graph "
             "the same version as this client?"
         )
-    return parsed(IngestReport.from_dict, report, "report")
-
-
-def _describe(error: object) -> str:
-    if isinstance(error, Mapping):
-        message = error.get("message") or error.get("detail")
-        kind = error.get("error") or error.get("kind")
-        if message and kind and kind not in ("invalid_payload", "invalid_input"):
-            return f"{kind}: {message}"
-        if message:
-            return str(message)
-    return str(error)
+    return parsed(IngestReport.from_dict, state["report"], "report")

@@ -11,13 +11,14 @@ import functools
 import itertools
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import ExitStack, aclosing, asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from auren_contract import (
     INGESTION_GRAPH,
     INLINE_LIMIT,
+    PACKED_ENCODING,
     IngestReport,
     series_upload_key,
     uploads_namespace,
@@ -30,7 +31,6 @@ from ._errors import (
     InvalidPayloadError,
 )
 from ._files import (
-    PACKED_ENCODING,
     Chunk,
     CountingReader,
     OpenedSource,
@@ -42,12 +42,17 @@ from ._files import (
     split_apple_export,
 )
 from ._ids import check_device, check_user
-from ._ingest import JsonPayload, Payload, as_json_payload, fits_inline, report_from_state
+from ._ingest import (
+    JsonPayload,
+    Payload,
+    as_json_payload,
+    fits_inline,
+    ingestion_input,
+    report_from_state,
+)
 from ._pipeline import RunPipeline, prefetch
 from ._progress import IngestProgress
 from ._retry import Retrier
-
-T = TypeVar("T")
 
 
 class IngestCalls:
@@ -180,7 +185,7 @@ class IngestCalls:
         max_pending: int,
     ) -> IngestReport:
         device = "apple_health"
-        start_run = functools.partial(self._ingest_uploads, user_id, device)
+        start_run = functools.partial(self._ingest_run, user_id, device)
         pipeline = RunPipeline(
             start_run, chunks_per_run=chunks_per_run, max_pending=max_pending,
             on_done=bar.ingested,
@@ -229,30 +234,6 @@ class IngestCalls:
         key = await self._upload_packed(user_id, device, packed, None)
         return await self._ingest_run(user_id, device, uploads=[key])
 
-    async def _ingest_uploads(self, user_id: str, device: str, keys: list[str]) -> IngestReport:
-        return await self._ingest_run(user_id, device, uploads=keys)
-
-    async def _ingest_run(
-        self,
-        user_id: str,
-        device: str,
-        *,
-        payload: JsonPayload | None = None,
-        uploads: list[str] | None = None,
-    ) -> IngestReport:
-        # Both keys, always: the thread outlives the run, and a key left out of the
-        # input keeps the previous run's value (an inline payload after an upload
-        # would otherwise still carry that upload's keys).
-        run_input = {
-            "user_id": user_id,
-            "device": device,
-            "payload": payload,
-            "uploads": uploads or [],
-            "backfill": None,
-            "deletions": [],
-        }
-        return await self._run(user_id, INGESTION_GRAPH, run_input, report_from_state)
-
     async def _upload(self, user_id: str, device: str, payload: JsonPayload) -> str:
         """Stage a large payload in the store; a run's input then names it by key.
 
@@ -278,14 +259,14 @@ class IngestCalls:
         )
         return key
 
-    async def _run(
+    async def _ingest_run(
         self,
         user_id: str,
-        graph: str,
-        run_input: dict[str, Any],
-        read: Callable[[Any], T],
-    ) -> T:
-        """Run ``graph`` on the user's thread and ``read`` its final state.
+        device: str,
+        uploads: list[str] | None = None,
+        payload: JsonPayload | None = None,
+    ) -> IngestReport:
+        """Run the ingestion graph on the user's thread and read its report.
 
         ``enqueue``: a delivery that overlaps a running one waits its turn instead
         of being refused, so none is lost. ``runs.wait`` (create and join in one
@@ -296,18 +277,19 @@ class IngestCalls:
         server lost (it restarted mid-run) or failed for want of Postgres
         (`ServiceUnavailableError`, read from the state) is simply made again.
         """
-        thread = await self.thread(user_id, graph)
+        thread = await self.thread(user_id, INGESTION_GRAPH)
+        run_input = ingestion_input(user_id, device, payload=payload, uploads=uploads)
 
-        async def attempt() -> T:
+        async def attempt() -> IngestReport:
             state = await self._sdk.runs.wait(
                 thread,
-                graph,
+                INGESTION_GRAPH,
                 input=run_input,
                 multitask_strategy="enqueue",
                 raise_error=False,
                 headers=self._as(user_id),
             )
-            return read(state)
+            return report_from_state(state)
 
         return await self._retrier.call(attempt)
 

@@ -275,6 +275,9 @@ def day_number(day: date | str) -> int:
 #: every run's input in memory), so a payload larger than this, as compact JSON, is
 #: staged in the store under `uploads_namespace(user)` and the run gets its key.
 INLINE_LIMIT: Final = 16 * 1024
+#: An upload's `encoding` when its payload is the document's bytes, zlib-compressed,
+#: in base64 (about a tenth of an export's size); without it the payload is the document.
+PACKED_ENCODING: Final = "zlib+base64"
 
 Namespace = tuple[str, ...]
 

@@ -39,7 +39,7 @@ from auren_client import (
 )
 from auren_client._files import split_apple_export
 from auren_contract import DEV_SERVER_FILE, INLINE_LIMIT, series_upload_key
-from auren_graphs.ingestion.uploads import upload_payload
+from auren_graphs.ingestion.uploads import expand, upload_payload
 
 USER = "user-alice"
 INGESTION_THREAD = f"thread-{USER}-ingestion"
@@ -357,6 +357,18 @@ async def test_invalid_payload_state_raises(fake: FakeServer) -> None:
     assert isinstance(caught.value, ValueError) and isinstance(caught.value, AurenError)
 
 
+def test_the_whole_error_tree_is_public() -> None:
+    import auren_client
+
+    def tree(cls: type[AurenError]) -> set[type[AurenError]]:
+        return {cls}.union(*(tree(sub) for sub in cls.__subclasses__()))
+
+    exported = [getattr(auren_client, name) for name in auren_client.__all__]
+    public = {obj for obj in exported if isinstance(obj, type)}
+    assert tree(AurenError) <= public, tree(AurenError) - public
+    assert {cls.__module__ for cls in tree(AurenError)} == {"auren_client"}
+
+
 async def test_run_error_raises_run_failed(fake: FakeServer) -> None:
     fake.respond = lambda _: {"__error__": {"error": "KeyError", "message": "'day'"}}
     async with fake.client() as auren:
@@ -648,18 +660,19 @@ def test_splitter_makes_standalone_documents() -> None:
     # 2500 records, a workout and an activity summary: every record is sent, so that the
     # server accounts for it (ExportDate and Me are not records).
     assert [c.records for c in chunks] == [1000, 1000, 502]
-    for chunk in chunks:
-        assert chunk.xml.startswith(
-            '<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">'
+    documents = [expand(chunk.packed) for chunk in chunks]  # as the server unpacks them
+    for chunk, document in zip(chunks, documents, strict=True):
+        assert document.startswith(
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">'
         )
-        root = ET.fromstring(chunk.xml.encode())
+        root = ET.fromstring(document)
         assert root.tag == "HealthData" and root.get("locale") == "en_US"
         assert len(root) == chunk.records
         assert {child.tag for child in root} <= {"Record", "Workout", "ActivitySummary"}
-    first = ET.fromstring(chunks[0].xml.encode())[0]
+    first = ET.fromstring(documents[0])[0]
     assert first.get("sourceName") == "Watch & Co"
     assert first[0].tag == "MetadataEntry"
-    assert ET.fromstring(chunks[-1].xml.encode())[-1].tag == "ActivitySummary"
+    assert ET.fromstring(documents[-1])[-1].tag == "ActivitySummary"
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ import zlib
 
 import pytest
 
+from auren_contract import PACKED_ENCODING
 from auren_graphs.canonical import PayloadError
 from auren_graphs.ingestion import uploads
-from auren_graphs.ingestion.uploads import ZLIB_BASE64, upload_payload
+from auren_graphs.ingestion.uploads import upload_payload
 
 
 def packed(data: bytes) -> str:
@@ -22,20 +23,20 @@ def test_a_plain_upload_is_its_payload() -> None:
 
 def test_a_compressed_upload_is_its_bytes() -> None:
     xml = "<HealthData locale='en_US'>’</HealthData>".encode()
-    assert upload_payload({"payload": packed(xml), "encoding": ZLIB_BASE64}) == xml
+    assert upload_payload({"payload": packed(xml), "encoding": PACKED_ENCODING}) == xml
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
         ({"payload": "abc", "encoding": "gzip"}, "encoding 'gzip'"),
-        ({"payload": {"a": 1}, "encoding": ZLIB_BASE64}, "carries text"),
-        ({"payload": "not base64!", "encoding": ZLIB_BASE64}, "base64"),
-        ({"payload": base64.b64encode(b"plain").decode(), "encoding": ZLIB_BASE64}, "zlib"),
+        ({"payload": {"a": 1}, "encoding": PACKED_ENCODING}, "carries text"),
+        ({"payload": "not base64!", "encoding": PACKED_ENCODING}, "base64"),
+        ({"payload": base64.b64encode(b"plain").decode(), "encoding": PACKED_ENCODING}, "zlib"),
         (
             {
                 "payload": base64.b64encode(zlib.compress(b"x" * 1000)[:-6]).decode(),
-                "encoding": ZLIB_BASE64,
+                "encoding": PACKED_ENCODING,
             },
             "truncated",
         ),
@@ -51,4 +52,4 @@ def test_an_upload_expanding_past_the_limit_is_refused(monkeypatch: pytest.Monke
     bomb = packed(b"\0" * (4 << 20))  # 4 MiB of zeros is a few KiB compressed
     assert len(bomb) < 32_000
     with pytest.raises(PayloadError, match="expands to more than 1 MiB"):
-        upload_payload({"payload": bomb, "encoding": ZLIB_BASE64})
+        upload_payload({"payload": bomb, "encoding": PACKED_ENCODING})
