@@ -1,19 +1,19 @@
 """Hand a document to the ingestion graph from inside the server, as the client does.
 
 The same rules as `auren_client`: the user's own ingestion thread (its owner checked
-first), every input key sent, `multitask_strategy="enqueue"` (a webhook overlapping a
-client's delivery waits its turn), and documents over the contract's INLINE_LIMIT
-staged in the store and passed by key. The run is a system run (in process, no
-identity): it names its user, and the graph checks that claim against the thread.
+first), the contract's input with every key, `multitask_strategy="enqueue"` (a webhook
+overlapping a client's delivery waits its turn), and documents that do not fit inline
+(the contract's `fits_inline`) staged in the store and passed by key. The run is a
+system run (in process, no identity): it names its user, and the graph checks that
+claim against the thread.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from auren_contract import INGESTION_GRAPH, INLINE_LIMIT, uploads_namespace
+from auren_contract import INGESTION_GRAPH, fits_inline, ingestion_input, uploads_namespace
 from auren_graphs.platform import loopback
 from auren_graphs.threads import own_thread
 
@@ -34,8 +34,8 @@ async def ingest(user_id: str, device: str, payload: Any, *, upload_key: str) ->
     """
     sdk = loopback()
     thread = await own_thread(user_id, INGESTION_GRAPH)
-    run_input = _input(user_id, device, payload=payload)
-    if len(json.dumps(payload, separators=(",", ":")).encode()) > INLINE_LIMIT:
+    run_input = ingestion_input(user_id, device, payload=payload)
+    if not fits_inline(payload):
         await sdk.store.put_item(
             list(uploads_namespace(user_id)),
             upload_key,
@@ -49,13 +49,7 @@ async def ingest(user_id: str, device: str, payload: Any, *, upload_key: str) ->
 async def remove(user_id: str, device: str, records: list[str]) -> dict[str, Any]:
     """Remove every value of `records` (deleted at the vendor); the run's report."""
     thread = await own_thread(user_id, INGESTION_GRAPH)
-    return await _run(thread, _input(user_id, device, deletions=records))
-
-
-def _input(user_id: str, device: str, **what: Any) -> dict[str, Any]:
-    # Every key, always: the thread keeps the keys a run's input leaves out.
-    base: dict[str, Any] = {"user_id": user_id, "device": device, "payload": None, "uploads": []}
-    return {**base, "backfill": None, "deletions": [], **what}
+    return await _run(thread, ingestion_input(user_id, device, deletions=records))
 
 
 async def _run(thread: str, run_input: dict[str, Any]) -> dict[str, Any]:

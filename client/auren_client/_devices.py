@@ -7,11 +7,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from auren_contract import API_VENDORS, INGESTION_GRAPH, IngestReport
+from auren_contract import API_VENDORS, INGESTION_GRAPH, IngestReport, ingestion_input
 
 from ._errors import AurenError, InvalidArgumentError, NotFoundError, translate
 from ._ids import check_device, check_user
-from ._ingest import ingestion_input, report_from_state
+from ._ingest import report_from_state
 from ._retry import Retrier
 from ._routes import Routes
 

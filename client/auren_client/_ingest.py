@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from auren_contract import INLINE_LIMIT, IngestReport
+from auren_contract import IngestReport, fits_inline
 
 from ._errors import (
     InvalidArgumentError,
@@ -56,29 +55,12 @@ def _without_nul(text: str) -> str:
     return text
 
 
-def fits_inline(payload: JsonPayload) -> bool:
-    """Whether the JSON-encoded payload is small enough to travel in the run's input."""
-    if isinstance(payload, str) and len(payload) > INLINE_LIMIT:
-        return False  # every character encodes to at least one byte
+def goes_inline(payload: JsonPayload) -> bool:
+    """Whether the payload travels in the run's input (the contract's rule)."""
     try:
-        encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return fits_inline(payload)
     except (TypeError, ValueError) as exc:
         raise InvalidPayloadError(f"the payload is not JSON-serializable: {exc}") from exc
-    return len(encoded.encode("utf-8")) <= INLINE_LIMIT
-
-
-def ingestion_input(
-    user_id: str,
-    device: str,
-    *,
-    payload: JsonPayload | None = None,
-    uploads: list[str] | None = None,
-    backfill: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A run's input with every key: the thread outlives the run, and a key left out keeps
-    the previous run's value (an inline payload after an upload would still carry its keys)."""
-    return {"user_id": user_id, "device": device, "payload": payload,
-            "uploads": uploads or [], "backfill": backfill, "deletions": []}  # fmt: skip
 
 
 def report_from_state(state: object) -> IngestReport:

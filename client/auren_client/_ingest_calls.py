@@ -20,6 +20,7 @@ from auren_contract import (
     INLINE_LIMIT,
     PACKED_ENCODING,
     IngestReport,
+    ingestion_input,
     series_upload_key,
     uploads_namespace,
 )
@@ -46,8 +47,7 @@ from ._ingest import (
     JsonPayload,
     Payload,
     as_json_payload,
-    fits_inline,
-    ingestion_input,
+    goes_inline,
     report_from_state,
 )
 from ._pipeline import RunPipeline, prefetch
@@ -88,7 +88,7 @@ class IngestCalls:
         check_device(device)
         document = as_json_payload(payload)
         async with _deadline(timeout, "the ingestion"):
-            if fits_inline(document):
+            if goes_inline(document):
                 return await self._ingest_run(user_id, device, payload=document)
             key = await self._upload(user_id, device, document)
             return await self._ingest_run(user_id, device, uploads=[key])
@@ -278,7 +278,7 @@ class IngestCalls:
         (`ServiceUnavailableError`, read from the state) is simply made again.
         """
         thread = await self.thread(user_id, INGESTION_GRAPH)
-        run_input = ingestion_input(user_id, device, payload=payload, uploads=uploads)
+        run_input = ingestion_input(user_id, device, payload=payload, uploads=uploads or ())
 
         async def attempt() -> IngestReport:
             state = await self._sdk.runs.wait(

@@ -11,7 +11,8 @@ Nothing else in either code base spells these out again:
 - the store namespaces, and the size above which a payload travels by reference;
 - how a user's thread id is derived from a server secret (so ids cannot be guessed);
 - where `make dev` says which URL it serves on;
-- the shapes of the server's answers (`wire`): ingestion reports, metric rows, device
+- what travels (`wire`): the ingestion graph's input and when a payload goes by
+  reference, and the shapes of the answers: ingestion reports, metric rows, device
   connections.
 """
 
@@ -28,8 +29,11 @@ from datetime import date
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
+from auren_contract.wire import INLINE_LIMIT as INLINE_LIMIT
+
 # Re-exported: the answers' shapes are part of the contract.
 from auren_contract.wire import OUTCOMES as OUTCOMES
+from auren_contract.wire import PACKED_ENCODING as PACKED_ENCODING
 from auren_contract.wire import ConnectionStatus as ConnectionStatus
 from auren_contract.wire import DeviceConnection as DeviceConnection
 from auren_contract.wire import IngestReport as IngestReport
@@ -37,6 +41,8 @@ from auren_contract.wire import MetricRow as MetricRow
 from auren_contract.wire import RecordOutcomes as RecordOutcomes
 from auren_contract.wire import Rejection as Rejection
 from auren_contract.wire import Rejections as Rejections
+from auren_contract.wire import fits_inline as fits_inline
+from auren_contract.wire import ingestion_input as ingestion_input
 
 # --------------------------------------------------------------------------- devices
 
@@ -270,14 +276,6 @@ def day_number(day: date | str) -> int:
 
 
 # ----------------------------------------------------------------------------- store
-
-#: A run's input is checkpointed with the thread's history (and the dev server keeps
-#: every run's input in memory), so a payload larger than this, as compact JSON, is
-#: staged in the store under `uploads_namespace(user)` and the run gets its key.
-INLINE_LIMIT: Final = 16 * 1024
-#: An upload's `encoding` when its payload is the document's bytes, zlib-compressed,
-#: in base64 (about a tenth of an export's size); without it the payload is the document.
-PACKED_ENCODING: Final = "zlib+base64"
 
 Namespace = tuple[str, ...]
 

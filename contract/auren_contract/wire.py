@@ -1,6 +1,7 @@
-"""The shapes of what the server answers, written once for both sides.
+"""What travels between server and client, written once for both sides: the ingestion
+graph's input, and the shapes of what the server answers.
 
-Standard-library dataclasses. The server returns them from its routes and graphs, and
+The shapes are standard-library dataclasses. The server returns them from its routes and graphs, and
 pydantic validates and documents them there (FastAPI response models, graph state),
 taking each field's description from the docstring under it (`__pydantic_config__`).
 The client builds the same classes from the JSON it receives, with `from_dict`, which
@@ -9,6 +10,7 @@ raises `ValueError` (or `KeyError`, `TypeError`) for an answer that does not fit
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
@@ -17,11 +19,46 @@ from typing import Any, Final, Literal, TypeGuard, cast, get_args
 # Read by pydantic only (a plain dict, so this module needs nothing beyond the stdlib).
 _DESCRIBED: Final = {"use_attribute_docstrings": True}
 
+#: A run's input is checkpointed with the thread's history (and the dev server keeps
+#: every run's input in memory), so a payload larger than this, as compact JSON, is
+#: staged in the store under `uploads_namespace(user)` and the run gets its key.
+INLINE_LIMIT: Final = 16 * 1024
+#: An upload's `encoding` when its payload is the document's bytes, zlib-compressed,
+#: in base64 (about a tenth of an export's size); without it the payload is the document.
+PACKED_ENCODING: Final = "zlib+base64"
+
 #: What can become of a record examined in a payload; every record gets exactly one.
 OUTCOMES: Final[tuple[str, ...]] = (
     "accepted", "duplicate", "updated", "rejected", "skipped", "ignored",
 )  # fmt: skip
 ConnectionStatus = Literal["connected", "needs_reauth", "disconnected"]
+
+
+def ingestion_input(
+    user_id: str,
+    device: str,
+    *,
+    payload: Any = None,
+    uploads: Iterable[str] = (),
+    deletions: Iterable[str] = (),
+    backfill: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ingestion graph's input with every key: the thread outlives the run, and a key
+    left out keeps the previous run's value (an inline payload after an upload would
+    still carry that upload's keys)."""
+    return {
+        "user_id": user_id, "device": device, "payload": payload, "uploads": list(uploads),
+        "deletions": list(deletions), "backfill": dict(backfill) if backfill else None,
+    }  # fmt: skip
+
+
+def fits_inline(payload: object) -> bool:
+    """Whether a JSON value, as compact UTF-8 JSON, is small enough for a run's input
+    (TypeError or ValueError for one that is not JSON)."""
+    if isinstance(payload, str) and len(payload) > INLINE_LIMIT:
+        return False  # every character encodes to at least one byte
+    encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return len(encoded.encode("utf-8")) <= INLINE_LIMIT
 
 
 def _instant(raw: object) -> datetime | None:
