@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auren_contract import INGESTION_GRAPH, fits_inline, ingestion_input, uploads_namespace
+from auren_contract import (
+    INGESTION_GRAPH,
+    fits_inline,
+    ingestion_input,
+    upload_item,
+    uploads_namespace,
+)
 from auren_graphs.platform import loopback
 from auren_graphs.threads import own_thread
 
@@ -39,7 +45,7 @@ async def ingest(user_id: str, device: str, payload: Any, *, upload_key: str) ->
         await sdk.store.put_item(
             list(uploads_namespace(user_id)),
             upload_key,
-            {"device": device, "payload": payload, "records": None},
+            upload_item(device, payload),
             index=False,
         )
         run_input.update(payload=None, uploads=[upload_key])

@@ -11,17 +11,17 @@ import functools
 import itertools
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import ExitStack, aclosing, asynccontextmanager
 from typing import Any
 
 from auren_contract import (
     INGESTION_GRAPH,
     INLINE_LIMIT,
-    PACKED_ENCODING,
     IngestReport,
     ingestion_input,
     series_upload_key,
+    upload_item,
     uploads_namespace,
 )
 
@@ -239,14 +239,15 @@ class IngestCalls:
 
         A run's input is checkpointed with the thread, so megabytes go by reference.
         """
-        return await self._stage(user_id, {"device": device, "payload": payload, "records": None})
+        return await self._stage(user_id, upload_item(device, payload))
 
     async def _upload_packed(
         self, user_id: str, device: str, packed: str, records: int | None, key: str | None = None
     ) -> str:
         """Stage a packed document (zlib, base64; see ``_files.pack``)."""
-        value = {"device": device, "payload": packed, "encoding": PACKED_ENCODING}
-        return await self._stage(user_id, {**value, "records": records}, key)
+        return await self._stage(
+            user_id, upload_item(device, packed, records=records, packed=True), key
+        )
 
     async def _stage(self, user_id: str, value: dict[str, Any], key: str | None = None) -> str:
         key = key or uuid.uuid4().hex
@@ -263,7 +264,7 @@ class IngestCalls:
         self,
         user_id: str,
         device: str,
-        uploads: list[str] | None = None,
+        uploads: Sequence[str] = (),
         payload: JsonPayload | None = None,
     ) -> IngestReport:
         """Run the ingestion graph on the user's thread and read its report.
@@ -278,7 +279,7 @@ class IngestCalls:
         (`ServiceUnavailableError`, read from the state) is simply made again.
         """
         thread = await self.thread(user_id, INGESTION_GRAPH)
-        run_input = ingestion_input(user_id, device, payload=payload, uploads=uploads or ())
+        run_input = ingestion_input(user_id, device, payload=payload, uploads=uploads)
 
         async def attempt() -> IngestReport:
             state = await self._sdk.runs.wait(

@@ -43,6 +43,7 @@ from auren_contract.wire import Rejection as Rejection
 from auren_contract.wire import Rejections as Rejections
 from auren_contract.wire import fits_inline as fits_inline
 from auren_contract.wire import ingestion_input as ingestion_input
+from auren_contract.wire import upload_item as upload_item
 
 # --------------------------------------------------------------------------- devices
 

@@ -52,6 +52,15 @@ def ingestion_input(
     }  # fmt: skip
 
 
+def upload_item(
+    device: str, payload: Any, *, records: int | None = None, packed: bool = False
+) -> dict[str, Any]:
+    """A payload staged under `uploads_namespace(user)` for a run to read by key:
+    the document itself, or (`packed`) its bytes in `PACKED_ENCODING`."""
+    item = {"device": device, "payload": payload, "records": records}
+    return {**item, "encoding": PACKED_ENCODING} if packed else item
+
+
 def fits_inline(payload: object) -> bool:
     """Whether a JSON value, as compact UTF-8 JSON, is small enough for a run's input
     (TypeError or ValueError for one that is not JSON)."""
